@@ -1,0 +1,192 @@
+"""``dirac-ctao-local``: a single-host DIRAC with this extension, for development, tests and demos.
+
+Commands: ``up``, ``down``, ``status``, ``env``, ``agent``, ``jobagent``, ``run``, ``purge``.
+See docs/local-dirac.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import control
+from .instance import USERS, Instance
+
+app = typer.Typer(
+    help="A single-host DIRAC 9.1 with CTAODIRAC: MariaDB, certificates, CS and services as local processes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+RootOption = Annotated[
+    Optional[Path],
+    typer.Option("--root", help="Instance directory (default: $CTAODIRAC_LOCAL_ROOT or <checkout>/.local-dirac)."),
+]
+UserOption = Annotated[str, typer.Option("--user", "-u", help="Whose proxy: prodmgr (production manager) or user.")]
+
+
+def _instance(root: Path | None) -> Instance:
+    return Instance(root)
+
+
+def _check_user(user: str) -> None:
+    names = [u.name for u in USERS]
+    if user not in names:
+        err.print(f"[red]unknown user {user!r}[/]: one of {', '.join(names)}")
+        raise typer.Exit(2)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def up(root: RootOption = None) -> None:
+    """Bring the local DIRAC up (idempotent: only what is missing is made or started)."""
+    inst = _instance(root)
+    try:
+        report = control.up(inst, say=lambda msg: err.print(f"  {msg}"))
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        _fail(exc)
+    err.print(f"[green]local DIRAC up[/] in {report.seconds:.1f} s at {inst.root} (logs: {inst.logs})")
+    err.print(f"  for a shell: eval \"$(dirac-ctao-local env{'' if root is None else f' --root {root}'})\"")
+
+
+@app.command()
+def down(root: RootOption = None) -> None:
+    """Stop exactly the processes that ``up`` started (by pid), MariaDB last. State is kept."""
+    inst = _instance(root)
+    stopped = control.down(inst, say=lambda msg: err.print(f"  {msg}"))
+    err.print(f"stopped {len(stopped)} process(es)")
+
+
+@app.command()
+def purge(root: RootOption = None, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Stop everything and delete the instance directory (certificates, databases, files, logs)."""
+    inst = _instance(root)
+    if not yes and not typer.confirm(f"delete {inst.root} and everything in it?"):
+        raise typer.Exit(1)
+    control.down(inst)
+    shutil.rmtree(inst.root, ignore_errors=True)
+    err.print(f"removed {inst.root}")
+
+
+@app.command()
+def status(
+    root: RootOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show each process of the instance: pid, port, listening. Exit 1 unless everything is up."""
+    inst = _instance(root)
+    rows = control.status(inst)
+    ok = control.is_up(inst)
+    if as_json:
+        print(json.dumps({"root": str(inst.root), "up": ok, "components": [r.__dict__ for r in rows]}, indent=2))
+    else:
+        table = Table(title=f"local DIRAC at {inst.root}")
+        for col in ("component", "pid", "port", "state", "log"):
+            table.add_column(col)
+        for r in rows:
+            state = "stopped" if r.pid is None else ("[green]up[/]" if r.listening is not False else "[yellow]starting[/]")
+            table.add_row(r.name, str(r.pid or "-"), str(r.port or "-"), state, r.log)
+        out.print(table)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def env(root: RootOption = None, user: UserOption = "prodmgr") -> None:
+    """Print the shell lines that point a shell at the instance: eval "$(dirac-ctao-local env)"."""
+    _check_user(user)
+    inst = _instance(root)
+    environment = inst.environment(user, base={})
+    print(f"export PATH={shlex.quote(str(control.venv_bin()))}:\"$PATH\"")
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "DIRACSYSCONFIG"):
+        print(f"unset {var}")
+    for key, value in sorted(environment.items()):
+        print(f"export {key}={shlex.quote(value)}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(ctx: typer.Context, root: RootOption = None, user: UserOption = "prodmgr") -> None:
+    """Run a command in the instance's environment: dirac-ctao-local run [-u user] -- CMD ARGS..."""
+    _check_user(user)
+    if not ctx.args:
+        err.print("[red]no command given[/]: dirac-ctao-local run -- CMD ARGS...")
+        raise typer.Exit(2)
+    inst = _instance(root)
+    environment = inst.environment(user)
+    environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
+    raise typer.Exit(subprocess.call(ctx.args, env=environment))
+
+
+def _agent_process(inst: Instance, agent: str, cycles: int, options: list[str], extra: list[str]) -> int:
+    if "/" not in agent:
+        err.print(f"[red]agent must be System/Name[/], e.g. Transformation/InputDataAgent (got {agent!r})")
+        raise typer.Exit(2)
+    args = [control.dirac_command("dirac-agent"), agent, *extra, "-o", f"MaxCycles={cycles}", "-o", "PollingTime=1"]
+    for opt in options:
+        args += ["-o", opt]
+    environment = inst.environment(user=None)
+    environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
+    # the job wrapper starts `python`: make it find DIRAC and this package (LOCAL-DIRAC trap 21)
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and "site-packages" in p)
+    inst.logs.mkdir(parents=True, exist_ok=True)
+    log = inst.log("agent_" + agent.replace("/", "_"))
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(args, env=environment, cwd=inst.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+    return proc.wait()
+
+
+OptionsOption = Annotated[
+    Optional[list[str]], typer.Option("--option", "-o", help="Agent option Name=Value (repeatable).")
+]
+
+
+@app.command()
+def agent(
+    name: Annotated[str, typer.Argument(help="System/Agent, e.g. Transformation/InputDataAgent.")],
+    root: RootOption = None,
+    cycles: Annotated[int, typer.Option(help="Number of cycles to run.")] = 1,
+    option: OptionsOption = None,
+) -> None:
+    """Run a DIRAC agent (DIRAC's or this extension's) for some cycles with the host certificate."""
+    raise typer.Exit(_agent_process(_instance(root), name, cycles, option or [], []))
+
+
+@app.command()
+def jobagent(
+    root: RootOption = None,
+    cycles: Annotated[int, typer.Option(help="Cycles; the InProcess CE runs at most one job per cycle.")] = 1,
+    option: OptionsOption = None,
+) -> None:
+    """Run a JobAgent that executes jobs on this machine (InProcess CE), as a pilot would."""
+    inst = _instance(root)
+    raise typer.Exit(
+        _agent_process(inst, "WorkloadManagement/JobAgent", cycles, option or [], ["--cfg", str(inst.worker_cfg)])
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

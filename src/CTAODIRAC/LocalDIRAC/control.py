@@ -1,0 +1,203 @@
+"""Bring a local DIRAC instance up and down, and run DIRAC commands against it.
+
+``up`` is idempotent: each step checks what is there and does only what is missing, so running it
+on a ready instance costs a few status checks. Plain Python: DIRAC runs only in the subprocesses.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import certs, csconfig, mariadb
+from .instance import COMPONENTS, CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
+from .processes import Process, port_open, read_pid, start_process, stop, wait_for_port
+
+Say = Callable[[str], None]
+
+
+def venv_bin() -> Path:
+    """The directory of the running interpreter, where DIRAC's commands are installed."""
+    return Path(sys.executable).parent
+
+
+def dirac_command(name: str) -> str:
+    path = venv_bin() / name
+    if not path.exists():
+        raise RuntimeError(f"{name} not found next to {sys.executable}: is DIRAC installed here (make install)?")
+    return str(path)
+
+
+def run_dirac(inst: Instance, args: list[str], user: str | None, check: bool = True, timeout: float = 300,
+              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a DIRAC command in the instance's environment (``user`` None: with the host certificate)."""
+    env = inst.environment(user)
+    env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
+    env.update(extra_env or {})
+    if user is None:
+        args = [*args, "-o", "/DIRAC/Security/UseServerCertificate=yes"]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=inst.root)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"{' '.join(Path(args[0]).name.split() + args[1:])} failed (exit {proc.returncode}):\n{tail}")
+    return proc
+
+
+def _component_cmd(inst: Instance, comp: Component) -> list[str]:
+    if comp.kind == "executor":
+        return [dirac_command("dirac-executor"), comp.full_name]
+    cmd = [dirac_command("dirac-service"), comp.full_name]
+    if comp is CONFIGURATION_SERVER:
+        cmd += ["--cfg", str(inst.master_cfg)]
+    return cmd
+
+
+def _start_component(inst: Instance, comp: Component) -> str:
+    proc = Process(inst, comp.key)
+    if read_pid(proc) is not None:
+        return "running"
+    if comp.port is not None and port_open(comp.port):
+        raise RuntimeError(f"port {comp.port} for {comp.full_name} is taken by another process (another DIRAC?)")
+    start_process(inst, comp.key, _component_cmd(inst, comp), inst.environment(user=None))
+    if comp.port is not None:
+        wait_for_port(proc, comp.port)
+    else:
+        time.sleep(1.0)
+        if read_pid(proc) is None:
+            raise RuntimeError(f"{comp.key} exited while starting: see {inst.log(comp.key)}")
+    return "started"
+
+
+def _tables_missing(inst: Instance) -> bool:
+    counts = mariadb._client(  # noqa: SLF001 - same package
+        inst, sql="SELECT table_schema, COUNT(*) FROM information_schema.tables GROUP BY table_schema"
+    )
+    have = {line.split("\t")[0] for line in counts.splitlines() if line.strip()}
+    return any(db not in have for _, db in SELF_CREATING_DATABASES)
+
+
+def _proxy_valid(path: Path, seconds: int = 12 * 3600) -> bool:
+    if not path.is_file():
+        return False
+    proc = subprocess.run(["openssl", "x509", "-in", str(path), "-noout", "-checkend", str(seconds)],
+                          capture_output=True)
+    return proc.returncode == 0
+
+
+@dataclass
+class UpReport:
+    steps: list[tuple[str, str]]
+    seconds: float
+
+
+def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
+    """Bring everything up; do only what is missing."""
+    t0 = time.monotonic()
+    steps: list[tuple[str, str]] = []
+
+    def step(name: str, what: str) -> None:
+        steps.append((name, what))
+        say(f"{name}: {what}")
+
+    ident = inst.identity(create=True)
+    for sub in (inst.logs, inst.run, inst.storage, inst.sandboxes, inst.root / "work", inst.root / "control"):
+        sub.mkdir(parents=True, exist_ok=True)
+    made = certs.ensure_certificates(inst, ident.hostname)
+    step("certificates", ", ".join(made) if made else "present")
+
+    master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None
+    csconfig.write_configuration(inst, ident, central=not master_running)
+    step("configuration", f"{inst.etc}" + ("" if not master_running else " (CS kept: master running)"))
+
+    step("MariaDB", mariadb.ensure_running(inst, ident) + f" on 127.0.0.1:{ident.mysql_port}")
+    created = mariadb.ensure_databases(inst, ident)
+    step("databases", f"created {', '.join(created)}" if created else "present")
+
+    step(CONFIGURATION_SERVER.full_name, _start_component(inst, CONFIGURATION_SERVER))
+    if _tables_missing(inst):
+        run_dirac(inst, [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.dirac_tables"], user=None)
+        step("DB tables", "created")
+
+    # Everything but the JobManager (which needs the OptimizationMind) and the executor, in parallel.
+    later = {"JobManager", "Optimizers"}
+    first = [c for c in COMPONENTS if c is not CONFIGURATION_SERVER and c.name not in later]
+    with ThreadPoolExecutor(max_workers=len(first)) as pool:
+        for comp, result in zip(first, pool.map(lambda c: _start_component(inst, c), first)):
+            step(comp.full_name, result)
+    for comp in COMPONENTS:
+        if comp.name in later:
+            step(comp.full_name, _start_component(inst, comp))
+
+    rss_stamp = inst.run / "rss-synced"
+    if not rss_stamp.exists():
+        # `--init` of sites calls WMSAdministrator.getAllSiteMaskStatus, which DIRAC 9.1 no longer has: sites
+        # are synchronised with the default status (Active); storage elements are initialised from the CS.
+        rss_sync = dirac_command("dirac-rss-sync")
+        run_dirac(inst, [rss_sync, "--element", "Site", "--defaultStatus", "Active"], user=None)
+        run_dirac(inst, [rss_sync, "--element", "Resource", "--init", "--defaultStatus", "Active"], user=None)
+        rss_stamp.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+        step("ResourceStatus", "sites and storage elements synchronised and Active")
+
+    for user in USERS:
+        proxy = inst.proxy(user.name)
+        if _proxy_valid(proxy):
+            continue
+        udir = inst.user_dir(user.name)
+        run_dirac(
+            inst,
+            [dirac_command("dirac-proxy-init"), "-g", user.group, "-C", str(udir / "usercert.pem"),
+             "-K", str(udir / "userkey.pem"), "-u", str(proxy)],
+            user=user.name,
+        )  # fmt: skip
+        step(f"proxy {user.name}", f"group {user.group}, uploaded to the ProxyManager")
+    return UpReport(steps, time.monotonic() - t0)
+
+
+def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:
+    """Stop every process ``up`` started (by pid file), DIRAC first, MariaDB last."""
+    stopped = []
+    dirac = [c for c in reversed(COMPONENTS) if c is not CONFIGURATION_SERVER]
+    with ThreadPoolExecutor(max_workers=len(dirac)) as pool:
+        for comp, was in zip(dirac, pool.map(lambda c: stop(Process(inst, c.key)), dirac)):
+            if was:
+                stopped.append(comp.full_name)
+    for key, name in ((CONFIGURATION_SERVER.key, CONFIGURATION_SERVER.full_name), (mariadb.MYSQL_KEY, "MariaDB")):
+        if stop(Process(inst, key)):
+            stopped.append(name)
+    for name in stopped:
+        say(f"stopped {name}")
+    return stopped
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    port: int | None
+    listening: bool | None
+    log: str
+
+
+def status(inst: Instance) -> list[ComponentStatus]:
+    rows = []
+    ident = inst.identity() if inst.identity_file.is_file() else None
+    mysql_port = ident.mysql_port if ident else None
+    rows.append(ComponentStatus("MariaDB", read_pid(Process(inst, mariadb.MYSQL_KEY)), mysql_port,
+                                port_open(mysql_port) if mysql_port else None, str(inst.log(mariadb.MYSQL_KEY))))
+    for comp in COMPONENTS:
+        pid = read_pid(Process(inst, comp.key))
+        listening = port_open(comp.port) if comp.port else None
+        rows.append(ComponentStatus(comp.full_name, pid, comp.port, listening, str(inst.log(comp.key))))
+    return rows
+
+
+def is_up(inst: Instance) -> bool:
+    rows = status(inst)
+    return all(r.pid is not None and r.listening is not False for r in rows) and all(
+        _proxy_valid(inst.proxy(u.name), 3600) for u in USERS
+    )

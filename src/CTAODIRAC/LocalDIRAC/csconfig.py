@@ -1,0 +1,292 @@
+"""The configuration of a local instance: ``etc/dirac.cfg``, ``etc/master.cfg`` and the CS it serves.
+
+The ``Systems`` sections are built, as ``dirac-install-component`` would, from the ``ConfigTemplate.cfg``
+files installed with DIRAC and with every extension (an extension's template merged over DIRAC's), with
+each service in its DISET (``dips://``) form: the Tornado sections are dropped, because DIRAC's Tornado
+services need DIRACGrid's tornado fork, which no registry here serves.
+
+Plain Python on top of ``diraccfg``: it never imports DIRAC.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from diraccfg import CFG
+
+from . import certs
+from .instance import (
+    COMPONENTS,
+    CONFIGURATION_SERVER,
+    CS_NAME,
+    PROD_GROUP,
+    SE_NAME,
+    SELF_CREATING_DATABASES,
+    SITE,
+    SQL_DATABASES,
+    USER_GROUP,
+    USERS,
+    VO,
+    Identity,
+    Instance,
+)
+
+#: Transformation types of CTAO productions (and DIRAC's defaults) that the data-driven agents handle.
+DATA_PROCESSING_TYPES = (
+    "MCSimulation", "DataReprocessing", "Merging", "Merge", "Training", "ApplyModel", "Processing",
+)  # fmt: skip
+CPU_TIME_LEFT = 200000
+
+
+def extension_packages() -> list[str]:
+    """DIRAC and its installed extensions, lowest priority first (so later ones win when merged)."""
+    ranked: list[tuple[int, str]] = []
+    for ep in entry_points(group="dirac"):
+        if ep.name != "metadata":
+            continue
+        ranked.append((int(ep.load()()["priority"]), ep.value.split(":")[0].split(".")[0]))
+    return [name for _, name in sorted(ranked)]
+
+
+def _package_dir(name: str) -> Path:
+    spec = find_spec(name)  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {name} is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def system_templates() -> dict[str, CFG]:
+    """``{System: merged ConfigTemplate.cfg}`` over DIRAC and every extension."""
+    merged: dict[str, CFG] = {}
+    for package in extension_packages():
+        for template in sorted(_package_dir(package).glob("*System/ConfigTemplate.cfg")):
+            system = template.parent.name[: -len("System")]
+            cfg = CFG().loadFromFile(str(template))
+            merged[system] = merged[system].mergeWith(cfg) if system in merged else cfg
+    for cfg in merged.values():
+        if cfg.isSection("Services"):
+            services = cfg["Services"]
+            for name in services.listSections():
+                if name.startswith("Tornado"):
+                    services.deleteKey(name)
+    return merged
+
+
+def to_cfg(data: dict[str, Any]) -> CFG:
+    """A nested dict as a CFG (lists become comma-separated values)."""
+    cfg = CFG()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            cfg.createNewSection(key, contents=to_cfg(value))
+        elif isinstance(value, (list, tuple)):
+            cfg.setOption(key, ", ".join(str(v) for v in value))
+        else:
+            cfg.setOption(key, str(value))
+    return cfg
+
+
+def _systems(inst: Instance, ident: Identity) -> CFG:
+    host = ident.hostname
+    systems = CFG()
+    for system, template in system_templates().items():
+        systems.createNewSection(system, contents=template)
+    databases: dict[str, dict[str, Any]] = {}
+    for system, db in (*SQL_DATABASES, *SELF_CREATING_DATABASES):
+        databases.setdefault(system, {})[db] = {"DBName": db}
+    settings: dict[str, Any] = {
+        "Databases": {
+            "Host": "127.0.0.1", "Port": ident.mysql_port, "User": ident.mysql_user, "Password": ident.mysql_password,
+        },
+        # DIRAC 9.1 keeps job parameters and monitoring in OpenSearch; none runs here (calls needing it fail
+        # with "Not connected"), but the services only start when the section exists.
+        "NoSQLDatabases": {"Host": "127.0.0.1", "Port": 9200, "User": "none", "Password": "none", "SSL": "False"},
+    }  # fmt: skip
+    for system, dbs in databases.items():
+        settings.setdefault(system, {})["Databases"] = dbs
+    for comp in COMPONENTS:
+        if comp.kind != "service":
+            continue
+        section = settings.setdefault(comp.system, {})
+        section.setdefault("Services", {})[comp.name] = {"Port": comp.port}
+        section.setdefault("URLs", {})[comp.name] = f"dips://{host}:{comp.port}/{comp.full_name}"
+    settings["Configuration"]["Services"]["Server"]["HandlerPath"] = (
+        "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py"
+    )
+    settings["WorkloadManagement"]["Services"]["SandboxStore"].update(
+        {"BasePath": str(inst.sandboxes), "Backend": "local"}
+    )
+    return systems.mergeWith(to_cfg(settings))
+
+
+def central_cs(inst: Instance, ident: Identity) -> CFG:
+    """The configuration the master CS serves."""
+    host = ident.hostname
+    user_names = [u.name for u in USERS]
+    operator_properties = [
+        "NormalUser", "ProductionManagement", "Operator", "FullDelegation", "ProxyManagement", "CSAdministrator",
+        "JobAdministrator", "ServiceAdministrator", "SiteManager", "FileCatalogManagement",
+    ]  # fmt: skip
+    data: dict[str, Any] = {
+        "DIRAC": {
+            "VirtualOrganization": VO,
+            "Configuration": {"Name": CS_NAME},
+        },
+        "DiracX": {"DisabledVOs": VO},
+        "Registry": {
+            "DefaultGroup": USER_GROUP,
+            "VO": {VO: {"VOAdmin": "prodmgr", "DefaultGroup": USER_GROUP}},
+            "Users": {u: {"DN": certs.user_dn(u), "Email": f"{u}@localhost"} for u in user_names},
+            "Groups": {
+                PROD_GROUP: {
+                    "Users": [u.name for u in USERS if PROD_GROUP in u.groups],
+                    "Properties": operator_properties,
+                    "VO": VO,
+                    "AutoUploadProxy": "True",
+                },
+                USER_GROUP: {
+                    "Users": [u.name for u in USERS if USER_GROUP in u.groups],
+                    "Properties": ["NormalUser"],
+                    "VO": VO,
+                    "AutoUploadProxy": "True",
+                },
+            },
+            "Hosts": {
+                host: {
+                    "DN": certs.host_dn(host),
+                    "Properties": [
+                        "TrustedHost", "CSAdministrator", "JobAdministrator", "FullDelegation", "ProxyManagement",
+                        "Operator", "ProductionManagement", "SiteManager", "GenericPilot", "ServiceAdministrator",
+                    ],  # fmt: skip
+                }
+            },
+        },
+        "Operations": {
+            "Defaults": {
+                "Shifter": {
+                    role: {"User": "prodmgr", "Group": PROD_GROUP}
+                    for role in ("ProductionManager", "DataManager", "SAMManager", "TestManager")
+                },
+                "Transformations": {
+                    "DataProcessing": DATA_PROCESSING_TYPES,
+                    "DataManipulation": ["Replication", "Removal"],
+                },
+                "InputDataPolicy": {"Default": "DIRAC.WorkloadManagementSystem.Client.DownloadInputData"},
+                "DataManagement": {
+                    "RegistrationProtocols": ["file", "dips"],
+                    "AccessProtocols": ["file", "dips"],
+                    "WriteProtocols": ["file", "dips"],
+                    "ThirdPartyProtocols": ["file", "dips"],
+                },
+                "Services": {
+                    "Catalogs": {
+                        "CatalogList": "FileCatalog",
+                        "FileCatalog": {"AccessType": "Read-Write", "Status": "Active", "Master": "True"},
+                    }
+                },
+                "JobDescription": {
+                    "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
+                },
+                "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
+            }
+        },
+        "Resources": {
+            "Sites": {
+                SITE.split(".")[0]: {
+                    SITE: {
+                        "Name": SITE.split(".")[1],
+                        "SE": SE_NAME,
+                        "CE": host,
+                        "CEs": {
+                            host: {
+                                "CEType": "InProcess",
+                                "Queues": {"local": {"maxCPUTime": CPU_TIME_LEFT, "SI00": 1000}},
+                            }
+                        },
+                    }
+                }
+            },
+            "StorageElements": {
+                SE_NAME: {
+                    "BackendType": "local",
+                    "File": {"Host": "", "Path": str(inst.storage), "Protocol": "file", "Access": "remote"},
+                }
+            },
+            "FileCatalogs": {"FileCatalog": {"AccessType": "Read-Write", "Status": "Active", "Master": "True"}},
+        },
+    }
+    cfg = to_cfg(data)
+    systems = CFG()
+    systems.createNewSection("Systems", contents=_systems(inst, ident))
+    return cfg.mergeWith(systems)
+
+
+def local_cfg(inst: Instance, ident: Identity) -> CFG:
+    """``etc/dirac.cfg``: what every process of the instance reads before it asks the CS for the rest."""
+    return to_cfg(
+        {
+            "DIRAC": {
+                "VirtualOrganization": VO,
+                "Hostname": ident.hostname,
+                "Configuration": {"Servers": inst.cs_url(), "Name": CS_NAME},
+                "Security": {"CALocation": str(inst.ca_dir)},
+            },
+            "DiracX": {"DisabledVOs": VO},
+        }
+    )
+
+
+def master_cfg(inst: Instance, ident: Identity) -> CFG:
+    """``etc/master.cfg``: given to the master CS only (``--cfg``): a client with ``Master = yes`` never
+    asks the server for the configuration."""
+    return to_cfg(
+        {
+            "DIRAC": {"Configuration": {"Master": "yes", "Name": CS_NAME}},
+            "Systems": {
+                "Configuration": {
+                    "Services": {
+                        "Server": {
+                            "Port": CONFIGURATION_SERVER.port,
+                            "HandlerPath": "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py",
+                        }
+                    }
+                }
+            },
+        }
+    )
+
+
+def worker_cfg(inst: Instance, ident: Identity) -> CFG:
+    """``etc/worker.cfg``: what a pilot would write on the worker node, for the local JobAgent."""
+    return to_cfg(
+        {
+            "LocalSite": {
+                "Site": SITE,
+                "GridCE": ident.hostname,
+                "CEQueue": "local",
+                "LocalCE": "InProcess",
+                "VirtualOrganization": VO,
+                "CPUTimeLeft": CPU_TIME_LEFT,
+                "CPUNormalizationFactor": 10.0,
+                "LocalSE": SE_NAME,
+                "Architecture": "x86_64-linux",
+            },
+        }
+    )
+
+
+def write_configuration(inst: Instance, ident: Identity, *, central: bool) -> None:
+    """Write the local files; with ``central``, also the CS file (only while the master is stopped: it
+    reads it at start-up and rewrites it)."""
+    inst.etc.mkdir(parents=True, exist_ok=True)
+    for path, cfg in (
+        (inst.dirac_cfg, local_cfg(inst, ident)),
+        (inst.master_cfg, master_cfg(inst, ident)),
+        (inst.worker_cfg, worker_cfg(inst, ident)),
+    ):
+        path.write_text(str(cfg))
+    if central:
+        inst.cs_cfg.write_text(str(central_cs(inst, ident)))
+        inst.cs_cfg.chmod(0o600)

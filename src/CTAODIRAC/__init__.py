@@ -1,0 +1,29 @@
+"""CTAODIRAC: the DIRAC extension for the data processing of the Cherenkov Telescope Array Observatory.
+
+Importing this package has no side effects and does not import DIRAC (a test checks it).
+DIRAC finds the extension through the ``dirac`` entry point group, which points at
+:func:`extension_metadata`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["extension_metadata", "__version__"]
+
+try:
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("CTAODIRAC")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+
+def extension_metadata() -> dict:
+    """Describe this extension to DIRAC (entry point ``dirac = metadata``).
+
+    A priority above DIRAC's own (0) makes DIRAC's ObjectLoader and ``@Script``
+    prefer a module of this extension over DIRAC's module of the same path.
+    """
+    return {
+        "primary_extension": True,
+        "priority": 100,
+    }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-command install on Debian 12 (run as root, or as a user when the Debian packages are already there):
+#   - the Debian packages DIRAC's server side needs (MariaDB, MySQL client headers, openssl, build tools);
+#   - the virtual environment .venv at the repository root with DIRAC (without gfal2-python, see README)
+#     and this package in editable mode, versions pinned by requirements/lock.txt.
+# Re-running only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
+
+DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
+              build-essential openssl ca-certificates procps git)
+PY=$(command -v python3.11 || true)
+[ -n "$PY" ] || DEB_PACKAGES+=(python3.11 python3.11-venv)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install: missing Debian packages: ${missing[*]} -- run this as root (or apt-get install them)" >&2
+        exit 1
+    fi
+    echo "install: apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+PY=$(command -v python3.11)
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "install: creating $VENV with $PY"
+    "$PY" -m venv "$VENV"
+fi
+if [ ! -x "$VENV/bin/uv" ]; then
+    "$VENV/bin/python" -m pip install -q uv
+fi
+# uv verifies TLS with the system's certificate store (these machines route through a TLS-inspecting proxy)
+export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+"$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" \
+    -c requirements/lock.txt --override requirements/overrides.txt -e ".[testing]"
+echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"

@@ -7,7 +7,6 @@ See docs/local-dirac.md.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -136,23 +135,12 @@ def _agent_process(inst: Instance, agent: str, cycles: int, options: list[str], 
     if "/" not in agent:
         err.print(f"[red]agent must be System/Name[/], e.g. Transformation/InputDataAgent (got {agent!r})")
         raise typer.Exit(2)
-    args = [control.dirac_command("dirac-agent"), agent, *extra, "-o", f"MaxCycles={cycles}", "-o", "PollingTime=1"]
-    for opt in options:
-        args += ["-o", opt]
-    environment = inst.environment(user=None)
-    environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
-    # the job wrapper starts `python`: make it find DIRAC and this package (LOCAL-DIRAC trap 21)
-    environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and "site-packages" in p)
-    inst.logs.mkdir(parents=True, exist_ok=True)
-    log = inst.log("agent_" + agent.replace("/", "_"))
-    with open(log, "ab") as fh:
-        proc = subprocess.Popen(args, env=environment, cwd=inst.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            fh.write(line)
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
-    return proc.wait()
+
+    def echo(line: bytes) -> None:
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+
+    return control.run_agent(inst, agent, cycles, options, extra, echo=echo).returncode
 
 
 OptionsOption = Annotated[

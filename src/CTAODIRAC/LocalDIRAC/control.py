@@ -6,6 +6,7 @@ on a ready instance costs a few status checks. Plain Python: DIRAC runs only in 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -156,6 +157,38 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
         )  # fmt: skip
         step(f"proxy {user.name}", f"group {user.group}, uploaded to the ProxyManager")
     return UpReport(steps, time.monotonic() - t0)
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    returncode: int
+    output: str
+
+
+def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
+              extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None) -> AgentRun:
+    """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
+    to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``."""
+    args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
+            "-o", "PollingTime=1"]  # fmt: skip
+    for opt in options or []:
+        args += ["-o", opt]
+    env = inst.environment(user=None)
+    env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
+    # the job wrapper starts `python`: make it find DIRAC and this package (LOCAL-DIRAC trap 21)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and "site-packages" in p)
+    inst.logs.mkdir(parents=True, exist_ok=True)
+    lines: list[bytes] = []
+    with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
+        proc = subprocess.Popen(args, env=env, cwd=inst.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            lines.append(line)
+            if echo is not None:
+                echo(line)
+    return AgentRun(proc.wait(), b"".join(lines).decode(errors="replace"))
 
 
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:

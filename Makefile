@@ -1,0 +1,39 @@
+# CTAODIRAC developer commands. See README.md.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOCAL := $(VENV)/bin/dirac-ctao-local
+
+.PHONY: install up down status env demo test test-unit test-integration bench lock clean-local
+
+install:            ## Debian packages (as root) + .venv with DIRAC and this package (idempotent)
+	bash tools/install.sh
+
+up:                 ## bring the local DIRAC up (idempotent)
+	$(LOCAL) up
+
+down:               ## stop the local DIRAC (state kept)
+	$(LOCAL) down
+
+status:
+	$(LOCAL) status
+
+demo: up            ## the main job: local DIRAC up, then the example production shown
+	bash tools/demo.sh
+
+test: test-unit test-integration   ## every test (brings the local DIRAC up if needed)
+
+test-unit:
+	$(PY) -m pytest tests/unit -q
+
+test-integration:
+	$(PY) -m pytest tests/integration -q
+
+bench:              ## benchmarks (stops the default local DIRAC: they start their own)
+	$(PY) benchmarks/local_dirac.py
+
+lock:               ## re-resolve requirements/lock.txt from requirements/constraints.in
+	SSL_CERT_FILE=$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt} $(VENV)/bin/uv pip compile --native-tls -q \
+	  --python-version 3.11 --override requirements/overrides.txt requirements/constraints.in -o requirements/lock.txt
+
+clean-local:        ## stop the local DIRAC and delete its state
+	$(LOCAL) purge --yes

@@ -1,0 +1,114 @@
+"""The local DIRAC tool's pure parts: configuration it writes, pid files, environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from diraccfg import CFG
+
+from CTAODIRAC.LocalDIRAC import csconfig
+from CTAODIRAC.LocalDIRAC.instance import COMPONENTS, PROD_GROUP, USER_GROUP, Identity, Instance
+from CTAODIRAC.LocalDIRAC.processes import Process, read_pid, start_process, stop
+
+
+@pytest.fixture
+def inst(tmp_path):
+    return Instance(tmp_path / "instance")
+
+
+@pytest.fixture
+def ident(inst):
+    inst.root.mkdir(parents=True)
+    ident = Identity(hostname="testhost", mysql_port=23306, mysql_password="pw")
+    inst.identity_file.write_text(json.dumps(ident.__dict__))
+    return ident
+
+
+def test_central_cs_runs_every_service_under_diset(inst, ident):
+    cs = csconfig.central_cs(inst, ident)
+    for comp in COMPONENTS:
+        if comp.kind != "service":
+            continue
+        url = cs.getOption(f"/Systems/{comp.system}/URLs/{comp.name}")
+        assert url == f"dips://testhost:{comp.port}/{comp.system}/{comp.name}"
+        assert cs.getOption(f"/Systems/{comp.system}/Services/{comp.name}/Port") == str(comp.port)
+    for system in cs["Systems"].listSections():
+        services = cs[f"Systems/{system}"]
+        if services.isSection("Services"):
+            assert not [s for s in services["Services"].listSections() if s.startswith("Tornado")]
+    assert cs.getOption("/Systems/Configuration/Services/Server/HandlerPath").endswith("/ConfigurationHandler.py")
+    assert cs.getOption("/Systems/Databases/Port") == "23306"
+    assert cs.getOption("/Systems/Transformation/Databases/TransformationDB/DBName") == "TransformationDB"
+
+
+def test_registry_separates_production_manager_and_ordinary_user(inst, ident):
+    cs = csconfig.central_cs(inst, ident)
+    prod = cs.getOption(f"/Registry/Groups/{PROD_GROUP}/Properties", [])
+    user = cs.getOption(f"/Registry/Groups/{USER_GROUP}/Properties", [])
+    assert "ProductionManagement" in prod
+    assert user == ["NormalUser"]
+    assert cs.getOption(f"/Registry/Groups/{PROD_GROUP}/Users", []) == ["prodmgr"]
+    assert "TrustedHost" in cs.getOption("/Registry/Hosts/testhost/Properties", [])
+    assert cs.getOption("/DiracX/DisabledVOs") == "ctao"
+
+
+def test_templates_of_dirac_and_extension_are_merged():
+    templates = csconfig.system_templates()
+    assert "TransformationManager" in templates["Transformation"]["Services"].listSections()
+    assert "InputDataAgent" in templates["Transformation"]["Agents"].listSections()
+    assert csconfig.extension_packages()[-1] == "CTAODIRAC"
+
+
+def test_master_options_only_in_master_cfg(inst, ident):
+    csconfig.write_configuration(inst, ident, central=True)
+    local = CFG().loadFromFile(str(inst.dirac_cfg))
+    master = CFG().loadFromFile(str(inst.master_cfg))
+    assert local.getOption("/DIRAC/Configuration/Master") is None
+    assert master.getOption("/DIRAC/Configuration/Master") == "yes"
+    assert local.getOption("/DIRAC/Configuration/Servers") == "dips://testhost:9135/Configuration/Server"
+    worker = CFG().loadFromFile(str(inst.worker_cfg))
+    assert worker.getOption("/LocalSite/LocalCE") == "InProcess"
+    assert oct(inst.cs_cfg.stat().st_mode & 0o777) == "0o600"  # it holds the database password
+
+
+def test_environment_drops_ca_bundles_that_override_diracs_ca_directory(inst):
+    env = inst.environment("user", base={"REQUESTS_CA_BUNDLE": "/x", "CURL_CA_BUNDLE": "/y", "PATH": "/bin"})
+    assert "REQUESTS_CA_BUNDLE" not in env and "CURL_CA_BUNDLE" not in env
+    assert env["DIRAC_ROOT_PATH"] == str(inst.root)
+    assert env["X509_USER_PROXY"] == str(inst.proxy("user"))
+    assert "X509_USER_PROXY" not in inst.environment(None, base={"X509_USER_PROXY": "/p"})
+
+
+def test_pid_files_track_exactly_the_process_started(inst):
+    inst.root.mkdir(parents=True)
+    pid = start_process(inst, "sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], env=None)
+    proc = Process(inst, "sleeper")
+    assert read_pid(proc) == pid
+    # a pid file whose start time does not match (pid reused by another process) is not ours
+    record = json.loads(proc.pidfile.read_text())
+    proc.pidfile.write_text(json.dumps({**record, "start": "1"}))
+    assert read_pid(proc) is None
+    proc.pidfile.write_text(json.dumps(record))
+    assert stop(proc, timeout=5) is True
+    assert read_pid(proc) is None and not proc.pidfile.exists()
+    assert stop(proc) is False  # stopping twice is harmless
+    assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0 or _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return any(line.startswith("State:") and "Z" in line for line in fh)
+    except OSError:
+        return False
+
+
+def test_identity_is_made_once(inst):
+    first = inst.identity(create=True)
+    again = inst.identity(create=True)
+    assert first == again
+    with pytest.raises(FileNotFoundError, match="dirac-ctao-local up"):
+        Instance(inst.root / "nowhere").identity()

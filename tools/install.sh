@@ -32,7 +32,9 @@ PY=$(command -v python3.11)
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "install: creating $VENV with $PY"
-    "$PY" -m venv "$VENV"
+    # --copies: DIRAC's job wrapper starts os.path.realpath(sys.executable); with a symlinked interpreter that is
+    # the base Python, outside the venv, and jobs run by the local JobAgent could not import DIRAC.
+    "$PY" -m venv --copies "$VENV"
 fi
 if [ ! -x "$VENV/bin/uv" ]; then
     "$VENV/bin/python" -m pip install -q uv

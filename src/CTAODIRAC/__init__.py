@@ -7,14 +7,16 @@ DIRAC finds the extension through the ``dirac`` entry point group, which points 
 
 from __future__ import annotations
 
-__all__ = ["extension_metadata", "__version__"]
+import importlib.metadata as _metadata
+
+__all__ = ["extension_metadata", "__version__", "version"]
 
 try:
-    from importlib.metadata import PackageNotFoundError, version
-
-    __version__ = version("CTAODIRAC")
-except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = _metadata.version("CTAODIRAC")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
+#: DIRAC reads ``<extension>.version`` (a string) for the version it reports, e.g. in each job's parameters.
+version = __version__
 
 
 def extension_metadata() -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from xml.etree import ElementTree
 
 import pytest
@@ -176,3 +177,46 @@ def test_an_agent_runs_one_cycle_against_the_instance(dirac):
     assert run.returncode == 0, run.output[-2000:]
     assert "Cycle was successful" in run.output
     assert "Executed 1 times" in run.output
+
+
+SUBMIT_JOB = """
+from DIRAC.Interfaces.API.Dirac import Dirac
+from DIRAC.Interfaces.API.Job import Job
+job = Job()
+job.setName("local-jobagent-" + NAME)
+job.setExecutable("echo", arguments="hello from " + NAME)
+job.setCPUTime(1000)
+res = Dirac().submitJob(job)
+assert res["OK"], res
+result = res["Value"]
+"""
+
+JOB_STATUS = """
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+res = JobMonitoringClient().getJobsStates([JOB_ID])
+assert res["OK"], res
+result = res["Value"][JOB_ID]
+"""
+
+
+def _job_state(dirac, job_id: int) -> dict:
+    return dirac.py(f"JOB_ID = {job_id}\n" + JOB_STATUS)
+
+
+def test_a_job_runs_on_the_local_job_agent(dirac, unique):
+    job_id = dirac.py(f"NAME = {unique!r}\n" + SUBMIT_JOB)
+    # the optimizers move a job to Waiting on their periodic scan (20-60 s here)
+    deadline = time.monotonic() + 180
+    while (state := _job_state(dirac, job_id))["Status"] != "Waiting":
+        assert time.monotonic() < deadline, f"job {job_id} never became Waiting: {state}"
+        time.sleep(3)
+    # other tests' leftover jobs may be matched first: run cycles until ours is done
+    for _ in range(5):
+        run = control.run_job_agent(dirac.inst, cycles=1)
+        assert run.returncode == 0, run.output[-3000:]
+        if _job_state(dirac, job_id)["Status"] in ("Done", "Failed"):
+            break
+    state = _job_state(dirac, job_id)
+    assert state["Status"] == "Done", state
+    assert state["MinorStatus"] == "Execution Complete"
+    assert state["ApplicationStatus"] == "echo successful"

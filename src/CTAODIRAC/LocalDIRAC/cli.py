@@ -131,16 +131,9 @@ def run(ctx: typer.Context, root: RootOption = None, user: UserOption = "prodmgr
     raise typer.Exit(subprocess.call(ctx.args, env=environment))
 
 
-def _agent_process(inst: Instance, agent: str, cycles: int, options: list[str], extra: list[str]) -> int:
-    if "/" not in agent:
-        err.print(f"[red]agent must be System/Name[/], e.g. Transformation/InputDataAgent (got {agent!r})")
-        raise typer.Exit(2)
-
-    def echo(line: bytes) -> None:
-        sys.stdout.buffer.write(line)
-        sys.stdout.flush()
-
-    return control.run_agent(inst, agent, cycles, options, extra, echo=echo).returncode
+def _echo(line: bytes) -> None:
+    sys.stdout.buffer.write(line)
+    sys.stdout.flush()
 
 
 OptionsOption = Annotated[
@@ -156,7 +149,10 @@ def agent(
     option: OptionsOption = None,
 ) -> None:
     """Run a DIRAC agent (DIRAC's or this extension's) for some cycles with the host certificate."""
-    raise typer.Exit(_agent_process(_instance(root), name, cycles, option or [], []))
+    if "/" not in name:
+        err.print(f"[red]agent must be System/Name[/], e.g. Transformation/InputDataAgent (got {name!r})")
+        raise typer.Exit(2)
+    raise typer.Exit(control.run_agent(_instance(root), name, cycles, option or [], echo=_echo).returncode)
 
 
 @app.command()
@@ -166,10 +162,7 @@ def jobagent(
     option: OptionsOption = None,
 ) -> None:
     """Run a JobAgent that executes jobs on this machine (InProcess CE), as a pilot would."""
-    inst = _instance(root)
-    raise typer.Exit(
-        _agent_process(inst, "WorkloadManagement/JobAgent", cycles, option or [], ["--cfg", str(inst.worker_cfg)])
-    )
+    raise typer.Exit(control.run_job_agent(_instance(root), cycles, option or [], echo=_echo).returncode)
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ on a ready instance costs a few status checks. Plain Python: DIRAC runs only in 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -134,14 +133,16 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
         if comp.name in later:
             step(comp.full_name, _start_component(inst, comp))
 
+    # The sites and storage elements synchronised last time: synchronise again when the configuration changes.
     rss_stamp = inst.run / "rss-synced"
-    if not rss_stamp.exists():
+    rss_signature = " ".join(csconfig.rss_elements())
+    if not rss_stamp.exists() or rss_stamp.read_text().strip() != rss_signature:
         # `--init` of sites calls WMSAdministrator.getAllSiteMaskStatus, which DIRAC 9.1 no longer has: sites
         # are synchronised with the default status (Active); storage elements are initialised from the CS.
         rss_sync = dirac_command("dirac-rss-sync")
         run_dirac(inst, [rss_sync, "--element", "Site", "--defaultStatus", "Active"], user=None)
         run_dirac(inst, [rss_sync, "--element", "Resource", "--init", "--defaultStatus", "Active"], user=None)
-        rss_stamp.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+        rss_stamp.write_text(rss_signature + "\n")
         step("ResourceStatus", "sites and storage elements synchronised and Active")
 
     for user in USERS:
@@ -175,8 +176,6 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
         args += ["-o", opt]
     env = inst.environment(user=None)
     env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
-    # the job wrapper starts `python`: make it find DIRAC and this package (LOCAL-DIRAC trap 21)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and "site-packages" in p)
     inst.logs.mkdir(parents=True, exist_ok=True)
     lines: list[bytes] = []
     with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
@@ -189,6 +188,13 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
             if echo is not None:
                 echo(line)
     return AgentRun(proc.wait(), b"".join(lines).decode(errors="replace"))
+
+
+def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = None,
+                  echo: Callable[[bytes], None] | None = None) -> AgentRun:
+    """Run a JobAgent with the worker-node configuration a pilot would write: it matches jobs for the
+    local site and runs them here with the InProcess computing element (one job per cycle)."""
+    return run_agent(inst, "WorkloadManagement/JobAgent", cycles, options, ["--cfg", str(inst.worker_cfg)], echo)
 
 
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:

@@ -39,6 +39,13 @@ DATA_PROCESSING_TYPES = (
     "MCSimulation", "DataReprocessing", "Merging", "Merge", "Training", "ApplyModel", "Processing",
 )  # fmt: skip
 CPU_TIME_LEFT = 200000
+SANDBOX_SE = "ProductionSandboxSE"
+SANDBOX_STORE_PORT = next(c.port for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
+
+
+def rss_elements() -> list[str]:
+    """The sites and storage elements the ResourceStatus system must know (and hold Active)."""
+    return sorted([SITE, SE_NAME, SANDBOX_SE])
 
 
 def extension_packages() -> list[str]:
@@ -116,7 +123,7 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
         "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py"
     )
     settings["WorkloadManagement"]["Services"]["SandboxStore"].update(
-        {"BasePath": str(inst.sandboxes), "Backend": "local"}
+        {"BasePath": str(inst.sandboxes), "Backend": "local", "LocalSE": SANDBOX_SE}
     )
     return systems.mergeWith(to_cfg(settings))
 
@@ -212,7 +219,16 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 SE_NAME: {
                     "BackendType": "local",
                     "File": {"Host": "", "Path": str(inst.storage), "Protocol": "file", "Access": "remote"},
-                }
+                },
+                # The SandboxStore (Backend = local) keeps sandboxes under <root>/sandboxes; jobs fetch theirs
+                # from this storage element, which points at the SandboxStore service (DIRAC's DIP protocol).
+                SANDBOX_SE: {
+                    "BackendType": "DISET",
+                    "DIP": {
+                        "Host": host, "Port": SANDBOX_STORE_PORT, "PluginName": "DIP", "Protocol": "dips",
+                        "Path": "/WorkloadManagement/SandboxStore", "Access": "remote",
+                    },
+                },
             },
             "FileCatalogs": {"FileCatalog": {"AccessType": "Read-Write", "Status": "Active", "Master": "True"}},
         },

@@ -1,0 +1,322 @@
+"""The failure-management policy: facts in, decisions out, nothing else.
+
+:func:`decide` looks at the facts of one cycle and returns what to do:
+
+- for each failed task whose job is final, cannot be rescheduled any more and has been so for ``MinJobAge``
+  seconds: classify the job, then **retry** (files back to Unused), **give up** once the class budget is spent
+  (files to ``GiveUpStatus``) or **leave** (record only: killed job, no input, nothing left to act on), and
+  **avoid the site** for those files after ``SiteBanThreshold`` failures of a ban class at that site;
+- for each transformation whose parents are all Completed: **flush** it when its Unused files are fewer than
+  its group size, **complete** it when all its files are processed or given up;
+- for each Active production whose transformations are all Completed: **complete** it.
+
+File changes follow DIRAC's client-side file state machine (:func:`~.statuses.predict_file_status`): a
+Processed or MaxReset file is never sent back to Unused, and a file that DIRAC would turn MaxReset is shown as
+such. Nothing is forced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+
+from .decisions import Decision, DecisionKind, FileChange, failure_key, filter_new, outcome_key
+from .facts import CycleFacts, FileFacts, JobFacts, ProductionFacts, TaskFacts, TransformationFacts
+from .options import FailureAgentOptions
+from .rules import RuleTable, default_rule_table
+from .statuses import (
+    ACTIVE_TRANSFORMATION_STATUSES,
+    COMPLETED_PRODUCTION_STATUS,
+    COMPLETED_TRANSFORMATION_STATUS,
+    FILE_DONE_STATUSES,
+    FLUSH_TRANSFORMATION_STATUS,
+    PARENT_DONE_STATUSES,
+    RESCHEDULING_MINOR_STATUSES,
+    FileStatus,
+    JobStatus,
+    predict_file_status,
+)
+
+__all__ = ["NOT_A_SITE", "decide", "job_is_settled", "task_failure"]
+
+#: Site values that name no real site: failures there never count towards avoiding a site.
+NOT_A_SITE: frozenset[str] = frozenset({"", "ANY", "Unknown", "Multiple"})
+
+
+def task_failure(transformation_id: int, task: TaskFacts) -> str:
+    """The identity of the failure of a task's job (see :func:`~.decisions.failure_key`)."""
+    assert task.job is not None
+    return failure_key(transformation_id, task.task_id, task.job.job_id, task.job.last_update)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def job_is_settled(job: JobFacts, now: datetime, min_age: int) -> bool:
+    """Whether a job's failure can be acted on: final, failed or killed, not about to be rescheduled, old enough.
+
+    A Done or Completed job is no failure; a Failed job whose MinorStatus says it is being rescheduled, or
+    that changed status less than ``min_age`` seconds ago (or at an unknown time, when ``min_age`` > 0), may
+    still be rescheduled by DIRAC.
+    """
+    if job.status not in (JobStatus.FAILED, JobStatus.KILLED):
+        return False
+    if (job.minor_status or "").strip() in RESCHEDULING_MINOR_STATUSES:
+        return False
+    if min_age <= 0:
+        return True
+    if job.last_update is None:
+        return False
+    return (_as_utc(now) - _as_utc(job.last_update)).total_seconds() >= min_age
+
+
+def _concerned_files(trans: TransformationFacts, task: TaskFacts) -> list[FileFacts]:
+    """The task's files this decision may act on: still Assigned or Unused, and not in another task since."""
+    concerned = []
+    for lfn in task.lfns:
+        facts = trans.files.get(lfn)
+        if facts is None:
+            continue
+        if facts.task_id is not None and facts.task_id != task.task_id:
+            continue
+        if facts.status in (FileStatus.ASSIGNED, FileStatus.UNUSED):
+            concerned.append(facts)
+    return concerned
+
+
+def _changes(files: list[FileFacts], proposed: str, max_reset_counter: int) -> tuple[FileChange, ...]:
+    changes = []
+    for facts in files:
+        target = predict_file_status(facts.status, proposed, facts.error_count, max_reset_counter)
+        if target != facts.status:
+            changes.append(FileChange(lfn=facts.lfn, from_status=facts.status, to_status=target))
+    return tuple(changes)
+
+
+def _decide_failures(
+    trans: TransformationFacts,
+    facts: CycleFacts,
+    options: FailureAgentOptions,
+    rules: RuleTable,
+    recorded_keys: Collection[str],
+) -> list[Decision]:
+    decisions: list[Decision] = []
+    site_counts: dict[tuple[str, str], int] = dict(trans.site_failures)
+    settled = [
+        task
+        for task in trans.tasks
+        if task.job is not None and job_is_settled(task.job, facts.now, options.min_job_age)
+    ]
+    # Oldest failure first, so that counters grow in the order failures happened.
+    settled.sort(
+        key=lambda task: (
+            _as_utc(task.job.last_update) if task.job and task.job.last_update else datetime.min.replace(tzinfo=UTC),
+            task.job.job_id if task.job else 0,
+            task.task_id,
+        )
+    )
+    tid = trans.transformation_id
+    for task in settled:
+        job = task.job
+        assert job is not None
+        failure = task_failure(tid, task)
+        key = outcome_key(failure)
+        if key in recorded_keys:
+            continue  # already decided (and counted in the facts' counters)
+        failure_class, rule = rules.classify(job)
+        site = (job.site or "").strip()
+        site_count = 0
+        if site not in NOT_A_SITE:
+            site_count = site_counts.get((site, failure_class.value), 0) + 1
+            site_counts[(site, failure_class.value)] = site_count
+        common = {
+            "key": key,
+            "failure": failure,
+            "transformation_id": tid,
+            "production_id": trans.production_id,
+            "task_id": task.task_id,
+            "job_id": job.job_id,
+            "site": site,
+            "failure_class": failure_class,
+            "rule": rule,
+        }
+        what = f"{failure_class.value} failure (rule {rule}) of job {job.job_id} at {site or 'no site'}"
+        concerned = _concerned_files(trans, task)
+
+        if job.status == JobStatus.KILLED and not options.retry_killed_jobs:
+            decisions.append(
+                Decision(kind=DecisionKind.LEAVE, reason=f"{what}: job was killed, RetryKilledJobs is off", **common)
+            )
+            continue
+        if not concerned:
+            why = (
+                "the task has no input files"
+                if not task.lfns
+                else "no file left to act on (processed, given up or in another task)"
+            )
+            decisions.append(Decision(kind=DecisionKind.LEAVE, reason=f"{what}: {why}", **common))
+            continue
+
+        budget = options.budget(failure_class)
+        count = 1 + max(f.failures.get(failure_class.value, 0) for f in concerned)
+        lfns = tuple(f.lfn for f in concerned)
+        if count > budget:
+            decisions.append(
+                Decision(
+                    kind=DecisionKind.GIVE_UP,
+                    lfns=lfns,
+                    file_changes=_changes(concerned, options.give_up_status, facts.files_max_reset_counter),
+                    reason=f"{what}: failure {count} of this class exceeds the budget of {budget} retries; "
+                    f"files set {options.give_up_status}",
+                    **common,
+                )
+            )
+            continue
+
+        changes = _changes(concerned, FileStatus.UNUSED, facts.files_max_reset_counter)
+        reason = f"{what}: retry {count} of {budget}"
+        maxed = sum(1 for change in changes if change.to_status == FileStatus.MAX_RESET)
+        if maxed:
+            reason += f"; {maxed} file(s) reach DIRAC's FilesMaxResetCounter and become MaxReset"
+        if len(changes) < len(concerned):
+            reason += f"; {len(concerned) - len(changes)} file(s) already Unused"
+        decisions.append(Decision(kind=DecisionKind.RETRY, lfns=lfns, file_changes=changes, reason=reason, **common))
+
+        retried = tuple(change.lfn for change in changes if change.to_status == FileStatus.UNUSED)
+        retried += tuple(f.lfn for f in concerned if f.status == FileStatus.UNUSED)
+        if (
+            retried
+            and options.site_ban_threshold > 0
+            and failure_class in options.site_ban_classes
+            and site_count >= options.site_ban_threshold
+        ):
+            decisions.append(
+                Decision(
+                    kind=DecisionKind.AVOID_SITE,
+                    key=f"avoid-site:{failure}",
+                    failure=failure,
+                    transformation_id=tid,
+                    production_id=trans.production_id,
+                    task_id=task.task_id,
+                    job_id=job.job_id,
+                    site=site,
+                    failure_class=failure_class,
+                    rule=rule,
+                    lfns=retried,
+                    reason=f"{site_count} {failure_class.value} failures at {site} in transformation {tid} "
+                    f"(threshold {options.site_ban_threshold}): new tasks of these files avoid the site",
+                )
+            )
+    return decisions
+
+
+def _counts_fingerprint(counts: Mapping[str, int]) -> str:
+    return ",".join(f"{status}={count}" for status, count in sorted(counts.items()) if count)
+
+
+def _decide_transformation(trans: TransformationFacts, options: FailureAgentOptions) -> list[Decision]:
+    """Flush or complete a transformation whose parents produce nothing more."""
+    if not trans.parents and not options.act_without_parents:
+        return []
+    if not trans.parents_done:
+        return []
+    counts = {status: count for status, count in trans.file_counts.items() if count}
+    total = sum(counts.values())
+    tid = trans.transformation_id
+    parents = ", ".join(str(parent) for parent in sorted(trans.parents)) or "none"
+    if (
+        options.complete_transformations
+        and trans.status in ACTIVE_TRANSFORMATION_STATUSES | {FLUSH_TRANSFORMATION_STATUS}
+        and total > 0
+        and all(status in FILE_DONE_STATUSES for status in counts)
+    ):
+        return [
+            Decision(
+                kind=DecisionKind.COMPLETE,
+                key=f"complete:{tid}",
+                transformation_id=tid,
+                production_id=trans.production_id,
+                new_status=COMPLETED_TRANSFORMATION_STATUS,
+                reason=f"all {total} files processed or given up ({_counts_fingerprint(counts)}); "
+                f"parents done ({parents})",
+            )
+        ]
+    unused = counts.get(FileStatus.UNUSED, 0)
+    if (
+        options.flush_transformations
+        and trans.status in ACTIVE_TRANSFORMATION_STATUSES
+        and trans.group_size > 1
+        and 0 < unused < trans.group_size
+    ):
+        fingerprint = _counts_fingerprint(counts)
+        return [
+            Decision(
+                kind=DecisionKind.FLUSH,
+                key=f"flush:{tid}:{fingerprint}",
+                transformation_id=tid,
+                production_id=trans.production_id,
+                new_status=FLUSH_TRANSFORMATION_STATUS,
+                reason=f"{unused} Unused file(s), fewer than the group size {trans.group_size}, and parents done "
+                f"({parents})",
+            )
+        ]
+    return []
+
+
+def _decide_production(production: ProductionFacts, options: FailureAgentOptions) -> list[Decision]:
+    if not options.complete_productions or production.status != "Active" or not production.transformations:
+        return []
+    if not all(status in PARENT_DONE_STATUSES for status in production.transformations.values()):
+        return []
+    return [
+        Decision(
+            kind=DecisionKind.COMPLETE_PRODUCTION,
+            key=f"complete-production:{production.production_id}",
+            production_id=production.production_id,
+            new_status=COMPLETED_PRODUCTION_STATUS,
+            reason=f"all {len(production.transformations)} transformations are Completed",
+        )
+    ]
+
+
+def decide(
+    facts: CycleFacts,
+    options: FailureAgentOptions | None = None,
+    rules: RuleTable | None = None,
+    recorded_keys: Collection[str] = frozenset(),
+) -> list[Decision]:
+    """Decide what to do in one cycle.
+
+    Parameters
+    ----------
+    facts:
+        What the agent gathered (transformations in scope, their changed tasks and files, productions).
+    options:
+        The agent's options (defaults when None).
+    rules:
+        The rule table (the built-in one when None).
+    recorded_keys:
+        Keys of the decisions already recorded. A failure whose outcome is recorded is skipped entirely (its
+        counters are already in the facts), and no decision with a recorded key is returned.
+
+    Returns
+    -------
+    list[Decision]
+        New decisions, failures first (oldest first, per transformation by ID), then transformation and
+        production decisions. Transformations out of scope (status, type) are ignored. A transformation with
+        file changes in this cycle gets no flush or complete in the same cycle (its counts are stale).
+    """
+    options = options or FailureAgentOptions()
+    rules = rules or default_rule_table()
+    decisions: list[Decision] = []
+    for trans in sorted(facts.transformations, key=lambda t: t.transformation_id):
+        if not options.in_scope(trans.status, trans.type):
+            continue
+        failures = _decide_failures(trans, facts, options, rules, recorded_keys)
+        decisions.extend(failures)
+        if not any(decision.file_changes for decision in failures):
+            decisions.extend(_decide_transformation(trans, options))
+    for production in sorted(facts.productions, key=lambda p: p.production_id):
+        decisions.extend(_decide_production(production, options))
+    return filter_new(decisions, recorded_keys)

@@ -1,0 +1,362 @@
+"""The native production file: pydantic v2 models, the single schema of the format.
+
+A file holds named top-level ``inputs`` (a catalog metadata query or a DFC dataset), ``matrix`` lists
+for expansion, step ``defaults`` and one or more ``productions``, each a list of typed steps (``kind``).
+Steps name their ``parents`` (any step of the file; a parent in another production makes that production
+depend on the other) and refine (``where``) and add to (``output``) the metadata queries the builder
+derives. ``docs/production-yaml.md`` documents every field; the JSON Schema shipped in ``schema/`` is
+generated from these classes (``python -m CTAODIRAC.Core.Production.schema --write``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from .metaquery import ALL_OPERATORS
+
+__all__ = [
+    "ApplyModelsStep",
+    "DatasetInput",
+    "ExecutableStep",
+    "MCSimulationStep",
+    "MergeStep",
+    "ProcessStep",
+    "ProductionFile",
+    "ProductionSpec",
+    "QueryInput",
+    "Step",
+    "StepDefaults",
+    "TrainClassifierStep",
+    "TrainEnergyStep",
+    "TS_PLUGINS",
+]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+#: Step and production names may use matrix variables before expansion.
+TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9$][A-Za-z0-9_.+${}-]*$"
+METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: Transformation plugins shipped with DIRAC 9.1 (TransformationSystem/Agent/TransformationPlugin.py).
+TS_PLUGINS = ("Standard", "BySize", "ByShare", "Broadcast")
+#: DIRAC transformation types a generic executable step may declare.
+EXECUTABLE_TYPES = ("DataReprocessing", "Merging", "Training", "ApplyModel", "MCSimulation", "Processing")
+
+_SCALAR_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "number"}]}
+_LIST_SCHEMA: dict[str, Any] = {"type": "array", "items": _SCALAR_SCHEMA, "minItems": 1}
+
+
+def _scalar(value: Any, what: str = "a metadata value") -> str | int | float:
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{what} cannot be a boolean (the catalog knows strings, integers and floats); quote it: 'True' or 'False'"
+        )
+    if isinstance(value, str | int | float):
+        return value
+    raise ValueError(f"{what} must be a string, an integer or a float, not {type(value).__name__}")
+
+
+def _scalar_list(value: Any) -> list[str | int | float]:
+    if not value:
+        raise ValueError("an empty list selects nothing; give at least one value")
+    return [_scalar(item, f"item {index} of the list") for index, item in enumerate(value)]
+
+
+def _value(value: Any) -> Any:
+    """Output metadata and matrix values: a scalar or a non-empty list of scalars."""
+    if isinstance(value, list):
+        return _scalar_list(value)
+    return _scalar(value)
+
+
+def _condition(value: Any) -> Any:
+    """Query values: a scalar, a non-empty list (any of), or a one-key operator mapping."""
+    if isinstance(value, Mapping):
+        if len(value) != 1:
+            raise ValueError(f"an operator mapping has exactly one key, one of {', '.join(ALL_OPERATORS)}")
+        ((operator, operand),) = value.items()
+        if operator not in ALL_OPERATORS:
+            raise ValueError(f"unknown operator '{operator}' (allowed: {', '.join(ALL_OPERATORS)})")
+        if operator in ("in", "nin"):
+            if not isinstance(operand, list):
+                raise ValueError(f"operator '{operator}' takes a list of values")
+            return {operator: _scalar_list(operand)}
+        if operator != "=" and isinstance(operand, list):
+            raise ValueError(f"operator '{operator}' takes a single value")
+        return {operator: _value(operand)}
+    return _value(value)
+
+
+MetaValue = Annotated[
+    Any,
+    PlainValidator(_value),
+    WithJsonSchema({"anyOf": [_SCALAR_SCHEMA, _LIST_SCHEMA]}),
+]
+"""A metadata value: string, integer or float, or a list of them (any of the values)."""
+
+MetaCondition = Annotated[
+    Any,
+    PlainValidator(_condition),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _SCALAR_SCHEMA,
+                _LIST_SCHEMA,
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "propertyNames": {"enum": list(ALL_OPERATORS)},
+                    "additionalProperties": {"anyOf": [_SCALAR_SCHEMA, _LIST_SCHEMA]},
+                },
+            ]
+        }
+    ),
+]
+"""A query condition: a value, a list (any of), or ``{operator: value}`` with one of DIRAC's operators."""
+
+MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
+Query = dict[MetadataKey, MetaCondition]
+OutputMetadata = dict[MetadataKey, MetaValue]
+StepName = Annotated[str, Field(pattern=TEMPLATE_NAME_PATTERN, max_length=160)]
+PositiveInt = Annotated[int, Field(ge=1, strict=True)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, strict=False)
+
+
+# --------------------------------------------------------------------------------------------- inputs
+class QueryInput(_Model):
+    """Files selected by a catalog metadata query."""
+
+    query: Query = Field(min_length=1)
+    """Catalog metadata the input files must have: ``key: value``, ``key: [v1, v2]`` (any of) or
+    ``key: {op: value}`` with op one of ``=, in, !=, nin, >, >=, <, <=``."""
+    description: str = ""
+    """Free text shown in the dry run."""
+
+
+class DatasetInput(_Model):
+    """Files of a DFC dataset (its stored metadata query is read at submission)."""
+
+    dataset: Annotated[str, Field(min_length=1)]
+    """Name of the dataset in the DIRAC file catalog."""
+    description: str = ""
+    """Free text shown in the dry run."""
+
+
+def _input_tag(value: Any) -> str:
+    """Tell the two input shapes apart by their key, so that errors name the right one."""
+    if isinstance(value, Mapping):
+        return "dataset-input" if "dataset" in value else "query-input"
+    return "dataset-input" if isinstance(value, DatasetInput) else "query-input"
+
+
+Input = Annotated[
+    Annotated[QueryInput, Tag("query-input")] | Annotated[DatasetInput, Tag("dataset-input")],
+    Discriminator(_input_tag),
+]
+
+
+# ---------------------------------------------------------------------------------------------- steps
+class StepDefaults(_Model):
+    """Values applied to every step that does not set them itself."""
+
+    version: str | None = None
+    """Software version (e.g. ``v0.19.2``); also recorded as ``<category>_prog_version`` metadata."""
+    group_size: PositiveInt | None = None
+    """Input files per job (TS GroupSize). Built-in default: 1."""
+    plugin: Literal[TS_PLUGINS] | None = None  # type: ignore[valid-type]
+    """Transformation plugin grouping input files into tasks. Built-in default: Standard."""
+    cpu_time: PositiveInt | None = None
+    """CPU time requested per job, in seconds (HS06-normalised as DIRAC's ``setCPUTime``)."""
+    processors: PositiveInt | None = None
+    """Number of processors per job. Built-in default: 1."""
+    tags: list[str] | None = None
+    """Job tags (matched against the tags of the computing elements)."""
+    sites: list[str] | None = None
+    """Sites the jobs may run at (empty: any)."""
+    banned_sites: list[str] | None = None
+    """Sites the jobs must not run at."""
+    input_limit: PositiveInt | None = None
+    """At most this many input files are processed (for tests)."""
+    output: OutputMetadata | None = None
+    """Metadata added to the output query of every step (e.g. ``MCCampaign``, ``configuration_id``)."""
+
+
+class _StepBase(StepDefaults):
+    name: StepName
+    """Unique name of the step in the file (matrix variables ``$var`` allowed)."""
+    description: str = ""
+    """Free text, stored as the transformation description."""
+    foreach: (
+        Annotated[str, Field(pattern=VARIABLE_PATTERN)] | list[Annotated[str, Field(pattern=VARIABLE_PATTERN)]] | None
+    ) = None
+    """Expand this step once per entry of the named ``matrix`` list (several names: every combination)."""
+    only: dict[Annotated[str, Field(pattern=VARIABLE_PATTERN)], MetaValue] | None = None
+    """Keep only the matrix entries whose variables have these values (a list: any of them)."""
+    where: Query | None = None
+    """Refinements of the input query, applied on top of what the input or the parents give."""
+    options: str = ""
+    """Extra command-line options passed to the program."""
+    config: list[str] = Field(default_factory=list)
+    """Configuration files (LFNs) given to the program."""
+
+
+class _ConsumingStep(_StepBase):
+    input: Annotated[str, Field(pattern=TEMPLATE_NAME_PATTERN)] | None = None
+    """Name of a top-level input this step reads (exclusive with ``parents``)."""
+    parents: list[StepName] | None = None
+    """Steps whose output files this step reads (its input query starts from their output queries)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _ConsumingStep:
+        if self.input is None and not self.parents:
+            raise ValueError("give either 'input' (a top-level input) or 'parents' (steps)")
+        if self.input is not None and self.parents:
+            raise ValueError("give either 'input' or 'parents', not both")
+        return self
+
+
+class ProcessStep(_ConsumingStep):
+    """``ctapipe-process``: DL0 (or DL1) to DL1/DL2. DIRAC type DataReprocessing."""
+
+    kind: Literal["ctapipe-process"]
+    """Step kind."""
+
+
+class MergeStep(_ConsumingStep):
+    """``ctapipe-merge``: merge the parent's files. DIRAC type Merging."""
+
+    kind: Literal["ctapipe-merge"]
+    """Step kind."""
+    level: PositiveInt | None = None
+    """Merge level recorded as ``merged`` metadata; default: the parent's level + 1 (a parent without
+    ``merged`` counts as 0). When given, the parent's output must be at level - 1."""
+
+
+class TrainEnergyStep(_ConsumingStep):
+    """``ctapipe-train-energy-regressor``: train the energy model. DIRAC type Training."""
+
+    kind: Literal["ctapipe-train-energy"]
+    """Step kind."""
+
+
+class TrainClassifierStep(_ConsumingStep):
+    """``ctapipe-train-particle-classifier``: train the gamma/hadron model, usually on several parents.
+    DIRAC type Training."""
+
+    kind: Literal["ctapipe-train-classifier"]
+    """Step kind."""
+
+
+class ApplyModelsStep(_ConsumingStep):
+    """``ctapipe-apply-models``: apply trained models to data. DIRAC type ApplyModel."""
+
+    kind: Literal["ctapipe-apply-models"]
+    """Step kind."""
+    models: list[StepName] = Field(min_length=1)
+    """Training steps whose models are applied (they become parents too; the job finds each model
+    with that step's output query)."""
+
+
+class MCSimulationStep(_StepBase):
+    """Monte Carlo simulation (sim_telarray, or CORSIKA only). No input. DIRAC type MCSimulation."""
+
+    kind: Literal["mc-simulation"]
+    """Step kind."""
+    program: Literal["sim_telarray", "corsika"] = "sim_telarray"
+    """Simulation program; recorded as ``tel_sim_prog`` (sim_telarray) or ``airshower_sim_prog`` (corsika)."""
+    jobs: PositiveInt
+    """Number of simulation jobs (tasks) to create."""
+    showers: PositiveInt | None = None
+    """Showers per job."""
+
+    @model_validator(mode="after")
+    def _no_query(self) -> MCSimulationStep:
+        if self.where:
+            raise ValueError("a simulation step has no input, so no 'where'")
+        if not self.output:
+            raise ValueError("a simulation step needs 'output' metadata (e.g. site, particle, array_layout)")
+        return self
+
+
+class ExecutableStep(_ConsumingStep):
+    """Any program: the escape hatch. DIRAC type from ``transformation_type``."""
+
+    kind: Literal["executable"]
+    """Step kind."""
+    executable: Annotated[str, Field(min_length=1)]
+    """Program to run."""
+    arguments: str = ""
+    """Its arguments."""
+    transformation_type: Literal[EXECUTABLE_TYPES] = "DataReprocessing"  # type: ignore[valid-type]
+    """DIRAC transformation type."""
+    program_category: Annotated[str, Field(pattern=VARIABLE_PATTERN)] | None = None
+    """When set, the output query records ``<category>_prog`` = executable and ``<category>_prog_version``."""
+
+
+Step = Annotated[
+    ProcessStep
+    | MergeStep
+    | TrainEnergyStep
+    | TrainClassifierStep
+    | ApplyModelsStep
+    | MCSimulationStep
+    | ExecutableStep,
+    Field(discriminator="kind"),
+]
+
+
+# ----------------------------------------------------------------------------------------- production
+class ProductionSpec(_Model):
+    """One DIRAC production: a set of steps submitted and started together."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
+    """Unique production name."""
+    description: str = ""
+    """Free text stored with the production."""
+    after: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
+    """Productions to submit before this one, besides those its steps' parents already imply."""
+    steps: list[Step] = Field(min_length=1)
+    """The steps (see the step kinds)."""
+
+
+class ProductionFile(_Model):
+    """A native production file."""
+
+    format: Literal[1] = 1
+    """Version of this format."""
+    inputs: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Input] = Field(default_factory=dict)
+    """Named top-level inputs: ``{query: {...}}`` or ``{dataset: NAME}``."""
+    matrix: dict[
+        Annotated[str, Field(pattern=VARIABLE_PATTERN)],
+        list[dict[Annotated[str, Field(pattern=VARIABLE_PATTERN)], MetaValue]],
+    ] = Field(default_factory=dict)
+    """Named lists of variable sets; a step with ``foreach: NAME`` is repeated once per entry and
+    ``$variable`` (or ``${variable}``) in its strings is replaced by the entry's value."""
+    defaults: StepDefaults = Field(default_factory=StepDefaults)
+    """Values for every step that does not set them."""
+    productions: list[ProductionSpec] = Field(min_length=1)
+    """The productions."""
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix_entries(cls, value: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        for name, entries in value.items():
+            if not entries:
+                raise ValueError(f"matrix '{name}' is empty")
+        return value

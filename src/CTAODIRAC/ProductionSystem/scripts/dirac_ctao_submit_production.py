@@ -1,0 +1,226 @@
+"""Turn a production YAML file into DIRAC productions (dry run unless --submit).
+
+By default FILE is read, checked and printed as a plan, offline (no DIRAC configuration or proxy needed).
+
+FILE is in the native format (docs/production-yaml.md) or the legacy CTADIRAC format (top-level ProdSteps).
+
+Exit codes: 0 success; 1 DIRAC error or action not available; 2 bad input or usage; 130 interrupted.
+
+Examples: `dirac-ctao-submit-production campaign.yaml`, `... campaign.yaml --json > plan.json`, `... --schema`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from CTAODIRAC.Core.Production.errors import ProductionSpecError
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.Core.Production.plan import Plan, PlannedStep
+from CTAODIRAC.Core.Production.schema import schema_text
+
+__all__ = ["app", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROG = "dirac-ctao-submit-production"
+
+
+class Mode(enum.StrEnum):
+    """Where ``--mode`` runs single test jobs."""
+
+    wms = "wms"
+    local = "local"
+
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _errors() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def format_condition(key: str, cond: dict[str, Any]) -> str:
+    """``key=value``, ``key in [a, b]``, ``key>=v``: a query condition as a production manager writes it."""
+    ((operator, operand),) = cond.items()
+    if isinstance(operand, list):
+        shown = "[" + ", ".join(str(item) for item in operand) + "]"
+    else:
+        shown = str(operand)
+    if operator in ("in", "nin"):
+        return f"{key} {'not in' if operator == 'nin' else 'in'} {shown}"
+    return f"{key}{operator}{shown}"
+
+
+def _query_text(query: dict[str, Any] | None) -> str:
+    if query is None:
+        return "none (no input files)"
+    return ", ".join(format_condition(key, cond) for key, cond in query.items()) or "{}"
+
+
+def _step_node(step: PlannedStep) -> Tree:
+    label = Text.assemble(
+        (step.name, "bold"),
+        f"  {step.kind} → ",
+        (step.type, "cyan"),
+        f"  group {step.group_size}, {step.plugin}",
+    )
+    node = Tree(label)
+    if step.data_parents:
+        node.add(Text("parents: " + ", ".join(step.data_parents)))
+    if step.model_parents:
+        node.add(Text("models from: " + ", ".join(step.model_parents)))
+    if step.input:
+        node.add(Text(f"input: {step.input}"))
+    if step.dataset:
+        state = "" if step.dataset_resolved else " (its stored query is read at submission)"
+        node.add(Text(f"dataset: {step.dataset}{state}"))
+    node.add(Text("input query: " + _query_text(step.input_query), style="green"))
+    node.add(Text("output query: " + _query_text(step.output_query), style="yellow"))
+    job = step.job
+    settings = [f"{job.program or '?'} {job.version or ''}".strip()]
+    if job.cpu_time:
+        settings.append(f"cpu {job.cpu_time} s")
+    if job.processors != 1:
+        settings.append(f"{job.processors} processors")
+    if job.tags:
+        settings.append("tags " + ",".join(job.tags))
+    if job.sites:
+        settings.append("sites " + ",".join(job.sites))
+    if job.banned_sites:
+        settings.append("banned " + ",".join(job.banned_sites))
+    if job.input_limit:
+        settings.append(f"at most {job.input_limit} input files")
+    if job.jobs:
+        settings.append(f"{job.jobs} jobs")
+    node.add(Text("job: " + ", ".join(settings), style="dim"))
+    return node
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    """Print the plan as a tree (productions, steps, queries) followed by a summary table."""
+    steps = plan.steps
+    title = (
+        f"Plan of {plan.source or 'the input'} ({plan.format} format): "
+        f"{len(plan.productions)} production(s), {len(steps)} step(s) — dry run, nothing sent to DIRAC"
+    )
+    tree = Tree(Text(title, style="bold"))
+    for production in plan.productions:
+        after = f"  after {', '.join(production.after)}" if production.after else ""
+        branch = tree.add(Text.assemble(("production ", ""), (production.name, "bold magenta"), after))
+        for step in production.steps:
+            branch.add(_step_node(step))
+    console.print(tree)
+    table = Table(title="Summary")
+    table.add_column("production")
+    table.add_column("steps", justify="right")
+    table.add_column("types")
+    table.add_column("after")
+    for production in plan.productions:
+        types: dict[str, int] = {}
+        for step in production.steps:
+            types[step.type] = types.get(step.type, 0) + 1
+        table.add_row(
+            production.name,
+            str(len(production.steps)),
+            ", ".join(f"{count} {name}" for name, count in types.items()),
+            ", ".join(production.after) or "-",
+        )
+    console.print(table)
+    if plan.unresolved_datasets:
+        console.print(
+            "Datasets " + ", ".join(plan.unresolved_datasets) + ": their stored queries are added at submission."
+        )
+
+
+def _report_spec_error(error: ProductionSpecError) -> None:
+    console = _errors()
+    for issue in error.issues:
+        console.print(Text.assemble(("error: ", "bold red"), str(issue)))
+    count = len(error.issues)
+    console.print(f"{count} error(s); nothing was sent to DIRAC.")
+
+
+@app.command(help=__doc__)
+def submit_production(
+    file: Annotated[Path | None, typer.Argument(help="Production YAML file (native or legacy format).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the plan as JSON on stdout (nothing else on stdout).")
+    ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the JSON Schema of the native format and exit.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Production name for a legacy file (default: the file name).")
+    ] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Create and start the productions in DIRAC.")] = False,
+    mode: Annotated[Mode | None, typer.Option("--mode", help="Submit single test jobs instead (wms or local).")] = None,
+    output_json: Annotated[
+        Path | None, typer.Option("--output-json", help="With --submit: write the created IDs to this file.")
+    ] = None,
+) -> None:
+    errors = _errors()
+    try:
+        if schema:
+            if file is not None or as_json or submit or mode:
+                errors.print(f"Usage error: {PROG} --schema takes no FILE and no other option.")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            sys.stdout.write(schema_text())
+            return
+        if file is None:
+            errors.print(f"Usage error: missing FILE. Try '{PROG} --help'.")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if output_json is not None and not submit:
+            errors.print("Usage error: --output-json needs --submit.")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        try:
+            plan = load_plan(file, production_name=name)
+        except ProductionSpecError as error:
+            _report_spec_error(error)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        if submit or mode is not None:
+            action = "--submit" if submit else f"--mode {mode.value}"
+            errors.print(
+                f"error: {action} is not implemented yet; the file is valid "
+                f"({len(plan.productions)} production(s), {len(plan.steps)} step(s)). Nothing was sent to DIRAC."
+            )
+            raise typer.Exit(EXIT_FAILED)
+        if as_json:
+            sys.stdout.write(json.dumps(plan.to_json_dict(), indent=2) + "\n")
+            if plan.unresolved_datasets:
+                errors.print(
+                    "note: the input queries of datasets "
+                    + ", ".join(plan.unresolved_datasets)
+                    + " hold only the file's refinements; the stored dataset query is added at submission."
+                )
+            return
+        render_plan(plan, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # never a traceback for the user; say what broke
+        errors.print(f"internal error: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``dirac-ctao-submit-production``)."""
+    app(args=argv, prog_name=PROG)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The offline CLI: dry run, --json shape, schema dump, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .conftest import EXAMPLES
+
+CAMPAIGN = str(EXAMPLES / "ctapipe_campaign.yaml")
+
+
+def test_dry_run_prints_the_plan(run_cli) -> None:
+    result = run_cli(CAMPAIGN)
+    assert result.code == 0, result.stderr
+    assert "5 production(s), 29 step(s)" in result.stdout
+    assert "nothing sent to DIRAC" in result.stdout
+    assert "apply-models-electron-performance" in result.stdout
+    assert "models from: train-energy, train-classifier" in result.stdout
+
+
+def test_json_has_exactly_the_documented_shape(run_cli) -> None:
+    result = run_cli(CAMPAIGN, "--json")
+    assert result.code == 0 and result.stderr == ""
+    data = json.loads(result.stdout)  # nothing else on stdout
+    assert set(data) == {"productions"}
+    for production in data["productions"]:
+        assert set(production) == {"name", "steps"}
+        for step in production["steps"]:
+            assert set(step) == {"name", "type", "parents", "input_query", "output_query", "group_size", "plugin"}
+            assert isinstance(step["group_size"], int) and isinstance(step["parents"], list)
+            for cond in list(step["input_query"].values()) + list(step["output_query"].values()):
+                assert isinstance(cond, dict) and len(cond) == 1  # operator form, as stored
+
+
+def test_submit_and_mode_are_not_implemented_yet(run_cli) -> None:
+    for args in (["--submit"], ["--mode", "wms"], ["--mode", "local"]):
+        result = run_cli(CAMPAIGN, *args)
+        assert result.code == 1
+        assert "not implemented yet" in result.stderr and "Nothing was sent to DIRAC" in result.stderr
+
+
+def test_bad_file_with_submit_still_exits_2(run_cli, write_yaml) -> None:
+    path = write_yaml("format: 3\nproductions: []\n")
+    assert run_cli(str(path), "--submit").code == 2
+
+
+def test_usage_errors_exit_2(run_cli) -> None:
+    assert run_cli().code == 2
+    assert run_cli("--no-such-option").code == 2
+    assert run_cli(CAMPAIGN, "--mode", "grid").code == 2
+    assert run_cli(CAMPAIGN, "--output-json", "ids.json").code == 2
+    assert run_cli(CAMPAIGN, "--schema").code == 2
+
+
+def test_missing_file_exits_2_with_message(run_cli) -> None:
+    result = run_cli("does-not-exist.yaml")
+    assert result.code == 2
+    assert "does-not-exist.yaml" in result.stderr and "cannot read the file" in result.stderr
+
+
+def test_help_exits_0(run_cli) -> None:
+    result = run_cli("--help")
+    assert result.code == 0 and "--json" in result.stdout and "--schema" in result.stdout
+
+
+def test_runs_as_a_module_without_traceback(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("productions:\n  - name: p\n    steps: {}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{bad}:3:5: productions[0].steps: expected a list, got a mapping" in result.stderr
+    assert "Traceback" not in result.stderr

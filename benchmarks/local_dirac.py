@@ -64,12 +64,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the benchmark instance directory")
     args = parser.parse_args()
-    busy = [c.full_name for c in COMPONENTS if c.port and port_open(c.port)]
-    if busy:
-        print(f"ports in use ({', '.join(busy)}): stop the other local DIRAC first (make down)", file=sys.stderr)
-        return 2
     root = Path(tempfile.mkdtemp(prefix="ctaodirac-bench-"))
     inst = Instance(root / "instance")
+    inst.identity(create=True)  # port offset from $CTAODIRAC_LOCAL_PORT_OFFSET
+    busy = [c.full_name for c in COMPONENTS if c.port and port_open(inst.port(c))]
+    if busy:
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"ports in use ({', '.join(busy)}): stop the other local DIRAC (make down) or set "
+              "CTAODIRAC_LOCAL_PORT_OFFSET", file=sys.stderr)
+        return 2
     try:
         cold = timed(lambda: control.up(inst))
         warm = timed(lambda: control.up(inst))

@@ -22,7 +22,7 @@ def inst(tmp_path):
 @pytest.fixture
 def ident(inst):
     inst.root.mkdir(parents=True)
-    ident = Identity(hostname="testhost", mysql_port=23306, mysql_password="pw")
+    ident = Identity(hostname="testhost", port_offset=100, mysql_port=23306, mysql_password="pw")
     inst.identity_file.write_text(json.dumps(ident.__dict__))
     return ident
 
@@ -33,8 +33,8 @@ def test_central_cs_runs_every_service_under_diset(inst, ident):
         if comp.kind != "service":
             continue
         url = cs.getOption(f"/Systems/{comp.system}/URLs/{comp.name}")
-        assert url == f"dips://testhost:{comp.port}/{comp.system}/{comp.name}"
-        assert cs.getOption(f"/Systems/{comp.system}/Services/{comp.name}/Port") == str(comp.port)
+        assert url == f"dips://testhost:{comp.port + 100}/{comp.system}/{comp.name}"
+        assert cs.getOption(f"/Systems/{comp.system}/Services/{comp.name}/Port") == str(comp.port + 100)
     for system in cs["Systems"].listSections():
         services = cs[f"Systems/{system}"]
         if services.isSection("Services"):
@@ -68,7 +68,8 @@ def test_master_options_only_in_master_cfg(inst, ident):
     master = CFG().loadFromFile(str(inst.master_cfg))
     assert local.getOption("/DIRAC/Configuration/Master") is None
     assert master.getOption("/DIRAC/Configuration/Master") == "yes"
-    assert local.getOption("/DIRAC/Configuration/Servers") == "dips://testhost:9135/Configuration/Server"
+    assert local.getOption("/DIRAC/Configuration/Servers") == "dips://testhost:9235/Configuration/Server"
+    assert master.getOption("/Systems/Configuration/Services/Server/Port") == "9235"
     worker = CFG().loadFromFile(str(inst.worker_cfg))
     assert worker.getOption("/LocalSite/LocalCE") == "InProcess"
     assert oct(inst.cs_cfg.stat().st_mode & 0o777) == "0o600"  # it holds the database password

@@ -61,11 +61,15 @@ def _start_component(inst: Instance, comp: Component) -> str:
     proc = Process(inst, comp.key)
     if read_pid(proc) is not None:
         return "running"
-    if comp.port is not None and port_open(comp.port):
-        raise RuntimeError(f"port {comp.port} for {comp.full_name} is taken by another process (another DIRAC?)")
+    port = inst.port(comp)
+    if port is not None and port_open(port):
+        raise RuntimeError(
+            f"port {port} for {comp.full_name} is taken by another process (another local DIRAC? give this one "
+            "another CTAODIRAC_LOCAL_PORT_OFFSET when you make it)"
+        )
     start_process(inst, comp.key, _component_cmd(inst, comp), inst.environment(user=None))
-    if comp.port is not None:
-        wait_for_port(proc, comp.port)
+    if port is not None:
+        wait_for_port(proc, port)
     else:
         time.sleep(1.0)
         if read_pid(proc) is None:
@@ -230,8 +234,9 @@ def status(inst: Instance) -> list[ComponentStatus]:
                                 port_open(mysql_port) if mysql_port else None, str(inst.log(mariadb.MYSQL_KEY))))
     for comp in COMPONENTS:
         pid = read_pid(Process(inst, comp.key))
-        listening = port_open(comp.port) if comp.port else None
-        rows.append(ComponentStatus(comp.full_name, pid, comp.port, listening, str(inst.log(comp.key))))
+        port = inst.port(comp) if ident else comp.port
+        listening = port_open(port) if port else None
+        rows.append(ComponentStatus(comp.full_name, pid, port, listening, str(inst.log(comp.key))))
     return rows
 
 

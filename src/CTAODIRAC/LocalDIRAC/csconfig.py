@@ -40,7 +40,7 @@ DATA_PROCESSING_TYPES = (
 )  # fmt: skip
 CPU_TIME_LEFT = 200000
 SANDBOX_SE = "ProductionSandboxSE"
-SANDBOX_STORE_PORT = next(c.port for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
+SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
 
 
 def rss_elements() -> list[str]:
@@ -117,8 +117,9 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
         if comp.kind != "service":
             continue
         section = settings.setdefault(comp.system, {})
-        section.setdefault("Services", {})[comp.name] = {"Port": comp.port}
-        section.setdefault("URLs", {})[comp.name] = f"dips://{host}:{comp.port}/{comp.full_name}"
+        port = inst.port(comp)
+        section.setdefault("Services", {})[comp.name] = {"Port": port}
+        section.setdefault("URLs", {})[comp.name] = f"dips://{host}:{port}/{comp.full_name}"
     settings["Configuration"]["Services"]["Server"]["HandlerPath"] = (
         "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py"
     )
@@ -225,7 +226,7 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 SANDBOX_SE: {
                     "BackendType": "DISET",
                     "DIP": {
-                        "Host": host, "Port": SANDBOX_STORE_PORT, "PluginName": "DIP", "Protocol": "dips",
+                        "Host": host, "Port": inst.port(SANDBOX_STORE), "PluginName": "DIP", "Protocol": "dips",
                         "Path": "/WorkloadManagement/SandboxStore", "Access": "remote",
                     },
                 },
@@ -264,7 +265,7 @@ def master_cfg(inst: Instance, ident: Identity) -> CFG:
                 "Configuration": {
                     "Services": {
                         "Server": {
-                            "Port": CONFIGURATION_SERVER.port,
+                            "Port": inst.port(CONFIGURATION_SERVER),
                             "HandlerPath": "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py",
                         }
                     }

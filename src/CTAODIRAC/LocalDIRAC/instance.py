@@ -131,6 +131,9 @@ class Identity:
     """What is decided once per instance and kept in ``instance.json``."""
 
     hostname: str
+    #: added to every port (DIRAC's standard ones, MariaDB's 13306), so several instances can run on one
+    #: machine; chosen when the instance is made, from $CTAODIRAC_LOCAL_PORT_OFFSET (default 0)
+    port_offset: int = 0
     mysql_port: int = 13306
     mysql_user: str = "Dirac"
     mysql_password: str = field(default_factory=lambda: secrets.token_hex(12))
@@ -219,14 +222,19 @@ class Instance:
             return Identity(**json.loads(self.identity_file.read_text()))
         if not create:
             raise FileNotFoundError(f"no local DIRAC instance at {self.root} (run: dirac-ctao-local up)")
-        ident = Identity(hostname=socket.gethostname())
+        offset = int(os.environ.get("CTAODIRAC_LOCAL_PORT_OFFSET", "0") or 0)
+        ident = Identity(hostname=socket.gethostname(), port_offset=offset, mysql_port=13306 + offset)
         self.root.mkdir(parents=True, exist_ok=True)
         self.identity_file.write_text(json.dumps(asdict(ident), indent=2) + "\n")
         self.identity_file.chmod(0o600)
         return ident
 
+    def port(self, comp: Component) -> int | None:
+        """The port ``comp`` listens on in this instance (None: the executor listens on none)."""
+        return None if comp.port is None else comp.port + self.identity().port_offset
+
     def cs_url(self) -> str:
-        return f"dips://{self.identity().hostname}:{CONFIGURATION_SERVER.port}/Configuration/Server"
+        return f"dips://{self.identity().hostname}:{self.port(CONFIGURATION_SERVER)}/Configuration/Server"
 
     def environment(self, user: str | None = "prodmgr", base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment a DIRAC process of this instance needs (as ``user``; None: host certificate)."""

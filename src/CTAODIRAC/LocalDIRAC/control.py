@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import certs, csconfig, mariadb
-from .instance import COMPONENTS, CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
+from .instance import CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
 from .processes import Process, port_open, read_pid, start_process, stop, wait_for_port
 
 Say = Callable[[str], None]
@@ -119,7 +119,7 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     step("configuration", f"{inst.etc}" + ("" if not master_running else " (CS kept: master running)"))
 
     step("MariaDB", mariadb.ensure_running(inst, ident) + f" on 127.0.0.1:{ident.mysql_port}")
-    created = mariadb.ensure_databases(inst, ident)
+    created = mariadb.ensure_databases(inst, ident, {db: sql for _, db, sql in csconfig.extension_databases()})
     step("databases", f"created {', '.join(created)}" if created else "present")
 
     step(CONFIGURATION_SERVER.full_name, _start_component(inst, CONFIGURATION_SERVER))
@@ -129,11 +129,12 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
 
     # Everything but the JobManager (which needs the OptimizationMind) and the executor, in parallel.
     later = {"JobManager", "Optimizers"}
-    first = [c for c in COMPONENTS if c is not CONFIGURATION_SERVER and c.name not in later]
+    components = csconfig.all_components()
+    first = [c for c in components if c is not CONFIGURATION_SERVER and c.name not in later]
     with ThreadPoolExecutor(max_workers=len(first)) as pool:
         for comp, result in zip(first, pool.map(lambda c: _start_component(inst, c), first)):
             step(comp.full_name, result)
-    for comp in COMPONENTS:
+    for comp in components:
         if comp.name in later:
             step(comp.full_name, _start_component(inst, comp))
 
@@ -204,7 +205,7 @@ def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = N
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:
     """Stop every process ``up`` started (by pid file), DIRAC first, MariaDB last."""
     stopped = []
-    dirac = [c for c in reversed(COMPONENTS) if c is not CONFIGURATION_SERVER]
+    dirac = [c for c in reversed(csconfig.all_components()) if c is not CONFIGURATION_SERVER]
     with ThreadPoolExecutor(max_workers=len(dirac)) as pool:
         for comp, was in zip(dirac, pool.map(lambda c: stop(Process(inst, c.key)), dirac)):
             if was:
@@ -232,7 +233,7 @@ def status(inst: Instance) -> list[ComponentStatus]:
     mysql_port = ident.mysql_port if ident else None
     rows.append(ComponentStatus("MariaDB", read_pid(Process(inst, mariadb.MYSQL_KEY)), mysql_port,
                                 port_open(mysql_port) if mysql_port else None, str(inst.log(mariadb.MYSQL_KEY))))
-    for comp in COMPONENTS:
+    for comp in csconfig.all_components():
         pid = read_pid(Process(inst, comp.key))
         port = inst.port(comp) if ident else comp.port
         listening = port_open(port) if port else None

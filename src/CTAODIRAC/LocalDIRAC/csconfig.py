@@ -21,6 +21,7 @@ from . import certs
 from .instance import (
     COMPONENTS,
     CONFIGURATION_SERVER,
+    Component,
     CS_NAME,
     PROD_GROUP,
     SE_NAME,
@@ -82,6 +83,43 @@ def system_templates() -> dict[str, CFG]:
     return merged
 
 
+def extension_databases() -> list[tuple[str, str, Path]]:
+    """``(System, DBName, schema)`` of every ``<X>System/DB/<DBName>.sql`` an extension ships."""
+    found = []
+    for package in extension_packages():
+        if package == "DIRAC":
+            continue
+        for sql in sorted(_package_dir(package).glob("*System/DB/*.sql")):
+            found.append((sql.parent.parent.name[: -len("System")], sql.stem, sql))
+    return found
+
+
+def extension_services() -> list[Component]:
+    """Every DISET service an extension ships (``<X>System/Service/<Name>Handler.py``), on the port its
+    ``ConfigTemplate.cfg`` gives."""
+    templates = system_templates()
+    found = []
+    for package in extension_packages():
+        if package == "DIRAC":
+            continue
+        for handler in sorted(_package_dir(package).glob("*System/Service/*Handler.py")):
+            name = handler.stem[: -len("Handler")]
+            system = handler.parent.parent.name[: -len("System")]
+            if name.startswith("Tornado"):
+                continue
+            port = templates.get(system, CFG()).getOption(f"Services/{name}/Port")
+            if not port:
+                raise RuntimeError(f"{handler}: no Services/{name}/Port in {system}System/ConfigTemplate.cfg")
+            found.append(Component(system, name, int(port)))
+    return found
+
+
+def all_components() -> list[Component]:
+    """DIRAC's components of the instance, then the extensions' services, the executor last."""
+    services = [c for c in COMPONENTS if c.kind == "service"]
+    return [*services, *extension_services(), *[c for c in COMPONENTS if c.kind != "service"]]
+
+
 def to_cfg(data: dict[str, Any]) -> CFG:
     """A nested dict as a CFG (lists become comma-separated values)."""
     cfg = CFG()
@@ -101,7 +139,7 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     for system, template in system_templates().items():
         systems.createNewSection(system, contents=template)
     databases: dict[str, dict[str, Any]] = {}
-    for system, db in (*SQL_DATABASES, *SELF_CREATING_DATABASES):
+    for system, db in (*SQL_DATABASES, *SELF_CREATING_DATABASES, *[e[:2] for e in extension_databases()]):
         databases.setdefault(system, {})[db] = {"DBName": db}
     settings: dict[str, Any] = {
         "Databases": {
@@ -113,7 +151,7 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     }  # fmt: skip
     for system, dbs in databases.items():
         settings.setdefault(system, {})["Databases"] = dbs
-    for comp in COMPONENTS:
+    for comp in all_components():
         if comp.kind != "service":
             continue
         section = settings.setdefault(comp.system, {})

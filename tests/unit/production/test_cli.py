@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -34,11 +35,22 @@ def test_json_has_exactly_the_documented_shape(run_cli) -> None:
                 assert isinstance(cond, dict) and len(cond) == 1  # operator form, as stored
 
 
-def test_submit_and_mode_are_not_implemented_yet(run_cli) -> None:
+def test_submit_and_mode_without_a_configured_dirac_fail_cleanly(tmp_path) -> None:
+    # in a subprocess: DIRAC's global state must not leak into the unit-test process
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRAC", "X509"))}
+    env["HOME"] = str(tmp_path)  # no ~/.dirac.cfg
     for args in (["--submit"], ["--mode", "wms"], ["--mode", "local"]):
-        result = run_cli(CAMPAIGN, *args)
-        assert result.code == 1
-        assert "not implemented yet" in result.stderr and "Nothing was sent to DIRAC" in result.stderr
+        proc = subprocess.run(
+            [sys.executable, "-m", "CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production", CAMPAIGN, *args],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert "DIRAC is not usable here" in proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_submit_and_mode_are_exclusive(run_cli) -> None:
+    assert run_cli(CAMPAIGN, "--submit", "--mode", "wms").code == 2
 
 
 def test_bad_file_with_submit_still_exits_2(run_cli, write_yaml) -> None:

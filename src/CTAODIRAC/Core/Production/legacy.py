@@ -309,6 +309,7 @@ def build_legacy_plan(
         format="legacy",
         source=source,
         productions=[PlannedProduction(name=name, steps=[planned[step_id] for step_id in order])],
+        base_path=legacy.Common.base_path,
     )
 
 

@@ -128,6 +128,8 @@ class Plan(_Frozen):
     """File the plan was read from."""
     productions: list[PlannedProduction]
     """Productions, each after the productions it depends on."""
+    base_path: str | None = None
+    """Catalog directory under which the output directories are made (legacy ``Common.base_path``)."""
 
     @property
     def steps(self) -> list[PlannedStep]:

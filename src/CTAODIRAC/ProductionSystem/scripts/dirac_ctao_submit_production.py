@@ -145,6 +145,18 @@ def render_plan(plan: Plan, console: Console) -> None:
         )
 
 
+def dirac_configured() -> bool:
+    """Whether this shell points at a DIRAC installation (without importing DIRAC)."""
+    import os
+
+    if os.environ.get("DIRACSYSCONFIG"):
+        return True
+    root = os.environ.get("DIRAC_ROOT_PATH")
+    if root and Path(root, "etc", "dirac.cfg").is_file():
+        return True
+    return Path("~/.dirac.cfg").expanduser().is_file()
+
+
 def _report_spec_error(error: ProductionSpecError) -> None:
     console = _errors()
     for issue in error.issues:
@@ -170,6 +182,14 @@ def submit_production(
     output_json: Annotated[
         Path | None, typer.Option("--output-json", help="With --submit: write the created IDs to this file.")
     ] = None,
+    base_path: Annotated[
+        str | None,
+        typer.Option("--base-path", help="Catalog directory under which each step's output directory is made "
+                     "(default: the legacy file's Common.base_path, else /ctao/productions)."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Dry run: do not ask the catalog how many files the inputs match.")
+    ] = False,
 ) -> None:
     errors = _errors()
     try:
@@ -185,18 +205,22 @@ def submit_production(
         if output_json is not None and not submit:
             errors.print("Usage error: --output-json needs --submit.")
             raise typer.Exit(EXIT_BAD_INPUT)
+        if submit and mode is not None:
+            errors.print("Usage error: --submit and --mode are exclusive.")
+            raise typer.Exit(EXIT_BAD_INPUT)
         try:
             plan = load_plan(file, production_name=name)
         except ProductionSpecError as error:
             _report_spec_error(error)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         if submit or mode is not None:
-            action = "--submit" if submit else f"--mode {mode.value}"
-            errors.print(
-                f"error: {action} is not implemented yet; the file is valid "
-                f"({len(plan.productions)} production(s), {len(plan.steps)} step(s)). Nothing was sent to DIRAC."
-            )
-            raise typer.Exit(EXIT_FAILED)
+            from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when asked
+
+            if submit:
+                code = submission_cli.submit(file, name, plan, base_path, output_json, errors)
+            else:
+                code = submission_cli.test_jobs(file, name, plan, mode.value, errors)
+            raise typer.Exit(code)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_json_dict(), indent=2) + "\n")
             if plan.unresolved_datasets:
@@ -206,7 +230,12 @@ def submit_production(
                     + " hold only the file's refinements; the stored dataset query is added at submission."
                 )
             return
-        render_plan(plan, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+        render_plan(plan, console)
+        if not offline and dirac_configured():
+            from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when configured
+
+            submission_cli.show_input_counts(plan, console, errors)
     except typer.Exit:
         raise
     except KeyboardInterrupt:

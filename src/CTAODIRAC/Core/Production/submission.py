@@ -1,0 +1,127 @@
+"""The pure decisions of a submission: what identifies a production, which catalog fields and output
+directories it needs, and whether what DIRAC stored is what was planned.
+
+The DIRAC-facing half is :mod:`CTAODIRAC.ProductionSystem.Client.ProductionSubmitter`; nothing here
+imports DIRAC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .metaquery import MetaQuery, condition_values
+from .plan import Plan, PlannedProduction
+
+__all__ = [
+    "DIGEST_MARK",
+    "FILE_LEVEL_FIELDS",
+    "OutputDirectory",
+    "catalog_fields",
+    "digest_from_text",
+    "dirac_step_name",
+    "output_directories",
+    "production_digest",
+    "query_differences",
+]
+
+#: Metadata that varies from file to file inside one output directory: declared as *file* metadata in the
+#: DIRAC file catalog (the others are directory metadata, set once on each step's output directory).
+FILE_LEVEL_FIELDS = frozenset({"nsb", "div_ang", "split", "run_number", "run", "obs_id"})
+
+#: Written into each step's long description so that a re-run recognises what it submitted before.
+DIGEST_MARK = "ctaodirac-digest:"
+
+
+def production_digest(production: PlannedProduction) -> str:
+    """A digest of everything the submission sends for ``production`` (steps, queries, job settings)."""
+    payload = production.model_dump(mode="json", exclude={"description"})
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def digest_from_text(text: str | None) -> str | None:
+    """The digest a long description carries, if any."""
+    if not text or DIGEST_MARK not in text:
+        return None
+    return text.split(DIGEST_MARK, 1)[1].split()[0]
+
+
+def dirac_step_name(index: int, name: str) -> str:
+    """The name DIRAC's ProductionClient gives the ``index``-th step it adds (``Step<N>_<name>``, N from 1)."""
+    return f"Step{index}_{name}"
+
+
+def _field_type(values: list[Any]) -> str:
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "int"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "float"
+    return "str"
+
+
+def catalog_fields(plan: Plan) -> dict[str, str]:
+    """Every metadata field the plan's queries use, with its catalog type (``int``, ``float`` or ``str``)."""
+    seen: dict[str, list[Any]] = {}
+    for step in plan.steps:
+        for query in (step.input_query or {}, step.output_query):
+            for key, cond in query.items():
+                ((_, operand),) = cond.items()
+                values = list(operand) if isinstance(operand, list | tuple) else [operand]
+                seen.setdefault(key, []).extend(values)
+    return {key: _field_type(values) for key, values in seen.items()}
+
+
+@dataclass(frozen=True)
+class OutputDirectory:
+    """A step's output directory in the file catalog and the directory metadata set on it."""
+
+    step: str
+    path: str
+    metadata: dict[str, Any]
+
+
+def output_directories(plan: Plan, base_path: str, file_level: frozenset[str] = FILE_LEVEL_FIELDS) -> list[OutputDirectory]:
+    """``<base_path>/<production>/<step>`` for each step, with the single-valued output metadata that is not
+    file-level (files inherit directory metadata; several values or file-level fields are set per file)."""
+    base = "/" + base_path.strip("/")
+    dirs = []
+    for production in plan.productions:
+        for step in production.steps:
+            metadata = {}
+            for key, cond in step.output_query.items():
+                values = condition_values(cond)
+                if key not in file_level and values is not None and len(values) == 1:
+                    metadata[key] = values[0]
+            dirs.append(OutputDirectory(step.name, f"{base}/{production.name}/{step.name}", metadata))
+    return dirs
+
+
+def _canonical(query: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, cond in (query or {}).items():
+        if isinstance(cond, Mapping) and len(cond) == 1:
+            ((operator, operand),) = cond.items()
+            if isinstance(operand, list | tuple):
+                operand = sorted(operand, key=repr)
+            out[key] = (operator, operand)
+        else:
+            out[key] = ("raw", cond)
+    return out
+
+
+def query_differences(planned: MetaQuery | None, stored: Mapping[str, Any] | None) -> list[str]:
+    """What differs between a planned query and the one DIRAC stored (empty when they are the same)."""
+    want, have = _canonical(planned), _canonical(stored)
+    problems = []
+    for key in sorted(set(want) | set(have)):
+        if key not in have:
+            problems.append(f"'{key}' was not stored (planned {want[key][0]} {want[key][1]!r})")
+        elif key not in want:
+            problems.append(f"'{key}' was stored but not planned ({have[key][0]} {have[key][1]!r})")
+        elif want[key] != have[key]:
+            problems.append(f"'{key}': planned {want[key][0]} {want[key][1]!r}, stored {have[key][0]} {have[key][1]!r}")
+    return problems

@@ -1,0 +1,306 @@
+"""Submit a production plan to DIRAC's Production System: all or nothing, never twice, checked.
+
+The one place that knows DIRAC's ProductionStep attributes, step renaming and query storage. For each
+production of the plan, in order:
+
+1. If a production of that name exists: when it is Active and carries this plan's digest, it is reported
+   and nothing is created; when it was never started (a crash between creating and starting it), it is
+   deleted and made again; anything else is an error (exit 1, nothing changed).
+2. Otherwise its steps are added (one fresh ProductionClient per production), the production is added and
+   started, and what DIRAC stored is read back: each transformation's input and output query, type, group
+   size and plugin, and the parent links of the production description.
+3. Its output directories are created in the file catalog with their directory metadata.
+
+The catalog metadata fields the queries use are declared first (DIRAC's link validator needs them).
+If anything fails after something was created, every production created by this run is deleted again
+(with its transformations) before the error is raised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
+from DIRAC.Interfaces.API.Job import Job
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.ProductionSystem.Client.ProductionStep import ProductionStep
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+
+from CTAODIRAC.Core.Production.adapter import step_dict
+from CTAODIRAC.Core.Production.plan import Plan, PlannedProduction, PlannedStep
+from CTAODIRAC.Core.Production.submission import (
+    DIGEST_MARK,
+    FILE_LEVEL_FIELDS,
+    catalog_fields,
+    digest_from_text,
+    dirac_step_name,
+    output_directories,
+    production_digest,
+    query_differences,
+)
+from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+
+__all__ = ["ProductionSubmitter", "SubmissionError", "SubmittedProduction", "SubmittedStep", "job_body", "job_body_job"]
+
+
+class SubmissionError(RuntimeError):
+    """A DIRAC call of the submission failed; ``production`` and ``step`` say where."""
+
+    def __init__(self, message: str, production: str | None = None, step: str | None = None):
+        where = " ".join(p for p in (f"production {production}" if production else "", f"step {step}" if step else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.production = production
+        self.step = step
+
+
+@dataclass
+class SubmittedStep:
+    name: str
+    transformation_id: int
+    transformation_name: str
+    type: str
+
+
+@dataclass
+class SubmittedProduction:
+    name: str
+    production_id: int
+    state: str  # "created" or "existing"
+    digest: str
+    steps: list[SubmittedStep] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "production_id": self.production_id,
+            "state": self.state,
+            "digest": self.digest,
+            "transformations": [s.__dict__ for s in self.steps],
+        }
+
+
+def job_body(step: PlannedStep) -> str:
+    """The workflow body of a step's jobs (DIRAC Job API, XML)."""
+    return job_body_job(step).workflow.toXML()
+
+
+def job_body_job(step: PlannedStep) -> Job:
+    """The job of a step: a plain job running the step's program with its options.
+
+    The job templates of each step kind (software setup, input/output handling, file reports) replace it
+    with the job-side work.
+    """
+    job = Job()
+    job.setName(step.name)
+    job.setType(step.type)
+    desc = step.job
+    program = desc.program or "echo"
+    arguments = " ".join(part for part in (desc.options, desc.arguments) if part)
+    job.setExecutable(program, arguments=arguments)
+    if desc.cpu_time:
+        job.setCPUTime(desc.cpu_time)
+    if desc.processors > 1:
+        job.setNumberOfProcessors(desc.processors)
+    if desc.tags:
+        job.setTag(list(desc.tags))
+    if desc.sites:
+        job.setDestination(list(desc.sites))
+    if desc.banned_sites:
+        job.setBannedSites(list(desc.banned_sites))
+    return job
+
+
+def _value(result: dict, what: str, production: str | None = None, step: str | None = None) -> Any:
+    try:
+        return returnValueOrRaise(result)
+    except Exception as exc:  # DIRAC raises its own exception classes: keep its message
+        raise SubmissionError(f"{what}: {exc}", production, step) from exc
+
+
+class ProductionSubmitter:
+    """Submit plans; ``say`` receives one line per action (for the CLI's progress)."""
+
+    def __init__(
+        self,
+        base_path: str,
+        trans_client: TransformationClient | None = None,
+        catalog: CatalogMetadata | None = None,
+        say: Callable[[str], None] = lambda _line: None,
+        body: Callable[[PlannedStep], str] = job_body,
+        production_client_factory: Callable[[], ProductionClient] = ProductionClient,
+    ):
+        self.base_path = base_path
+        self.trans = trans_client or TransformationClient()
+        self.catalog = catalog or CatalogMetadata()
+        self.say = say
+        self.body = body
+        self.new_production_client = production_client_factory
+
+    # -- the whole plan ---------------------------------------------------------------------------------
+    def submit(self, plan: Plan) -> list[SubmittedProduction]:
+        self._declare_fields(plan)
+        created: list[str] = []
+        done: list[SubmittedProduction] = []
+        try:
+            for production in plan.productions:
+                result = self._submit_production(production, created)
+                done.append(result)
+            self._create_directories(plan, {p.name for p in done if p.state == "created"})
+        except BaseException:
+            self._roll_back(created)
+            raise
+        return done
+
+    def _declare_fields(self, plan: Plan) -> None:
+        known = self.catalog.fields()
+        have = set(known["directory"]) | set(known["file"])
+        wanted = {k: t for k, t in catalog_fields(plan).items() if k not in have}
+        if not wanted:
+            return
+        directory = {k: t for k, t in wanted.items() if k not in FILE_LEVEL_FIELDS}
+        files = {k: t for k, t in wanted.items() if k in FILE_LEVEL_FIELDS}
+        added = self.catalog.ensure_fields(directory=directory, file=files)
+        self.say(f"catalog: declared metadata fields {', '.join(added)}")
+
+    def _roll_back(self, created: list[str]) -> None:
+        for name in reversed(created):
+            res = self.new_production_client().deleteProduction(name)
+            self.say(f"rolled back: production {name} deleted" if res["OK"] else
+                     f"roll back of production {name} FAILED: {res['Message']} (delete it by hand)")
+
+    # -- one production ---------------------------------------------------------------------------------
+    def _submit_production(self, production: PlannedProduction, created: list[str]) -> SubmittedProduction:
+        digest = production_digest(production)
+        client = self.new_production_client()
+        existing = client.getProduction(production.name)
+        if existing["OK"]:
+            row = existing["Value"]
+            if row["Status"] == "New":
+                # a previous run stopped between creating and starting it: start again from nothing
+                self.say(f"production {production.name}: found unstarted (ID {row['ProductionID']}), recreating")
+                _value(client.deleteProduction(production.name), "deleteProduction", production.name)
+            else:
+                return self._existing(production, row, digest)
+
+        # 1. steps, each with its parents' (renamed) names
+        prod_steps: dict[str, ProductionStep] = {}
+        dirac_names: dict[str, str] = {}
+        step_dicts = {}
+        names = {s.name for s in production.steps}
+        for step in production.steps:
+            described = step_dict(step, names)
+            step_dicts[step.name] = described
+            pstep = ProductionStep()
+            pstep.Name = step.name
+            pstep.Type = described["Type"]
+            pstep.Plugin = described["Plugin"]
+            pstep.AgentType = described["AgentType"]
+            pstep.GroupSize = described["GroupSize"]
+            pstep.Description = described["Description"]
+            pstep.LongDescription = f"{described['LongDescription']} {DIGEST_MARK}{digest}"
+            pstep.Inputquery = described["Inputquery"]
+            pstep.Outputquery = described["Outputquery"]
+            pstep.Body = self.body(step)
+            parents = [prod_steps[p] for p in described["ParentStep"]]
+            if parents:
+                pstep.ParentStep = parents
+            _value(client.addProductionStep(pstep), "addProductionStep", production.name, step.name)
+            prod_steps[step.name] = pstep
+            dirac_names[step.name] = pstep.Name  # renamed by the client: Step<N>_<name>
+        # 2. the production, then start it (DIRAC validates every parent link here)
+        _value(client.addProduction(production.name, json.dumps(client.prodDescription)), "addProduction",
+               production.name)
+        created.append(production.name)
+        self.say(f"production {production.name}: {len(production.steps)} steps added")
+        _value(client.startProduction(production.name), "startProduction", production.name)
+        row = _value(client.getProduction(production.name), "getProduction", production.name)
+        submitted = SubmittedProduction(production.name, int(row["ProductionID"]), "created", digest)
+        # 3. read back what DIRAC stored
+        self._check_stored(production, submitted, row, step_dicts, dirac_names)
+        self.say(f"production {production.name}: ID {submitted.production_id}, started, "
+                 f"{len(submitted.steps)} transformations checked")
+        return submitted
+
+    def _transformations(self, production: PlannedProduction, prod_id: int) -> dict[str, dict]:
+        """``{step name: transformation row}`` of a production (names are ``%08d_Step<N>_<step>``)."""
+        links = _value(self.new_production_client().getProductionTransformations(production.name),
+                       "getProductionTransformations", production.name)
+        ids = [int(link["TransformationID"]) for link in links]
+        rows = _value(self.trans.getTransformations({"TransformationID": ids}), "getTransformations",
+                      production.name) if ids else []
+        by_step = {}
+        prefix = f"{prod_id:08d}_Step"
+        for row in rows:
+            tname = row["TransformationName"]
+            if tname.startswith(prefix) and "_" in tname[len(prefix):]:
+                by_step[tname[len(prefix):].split("_", 1)[1]] = row
+        return by_step
+
+    def _existing(self, production: PlannedProduction, row: dict, digest: str) -> SubmittedProduction:
+        prod_id = int(row["ProductionID"])
+        by_step = self._transformations(production, prod_id)
+        stored = {digest_from_text(t.get("LongDescription")) for t in by_step.values()}
+        if stored != {digest} or set(by_step) != {s.name for s in production.steps}:
+            raise SubmissionError(
+                f"a production of this name already exists (ID {prod_id}, status {row['Status']}) with other "
+                "content: rename the production in the file, or clean the old one first",
+                production.name,
+            )
+        self.say(f"production {production.name}: already submitted (ID {prod_id}), nothing created")
+        return SubmittedProduction(
+            production.name, prod_id, "existing", digest,
+            [SubmittedStep(s.name, int(by_step[s.name]["TransformationID"]), by_step[s.name]["TransformationName"],
+                           by_step[s.name]["Type"]) for s in production.steps],
+        )  # fmt: skip
+
+    def _check_stored(self, production: PlannedProduction, submitted: SubmittedProduction, row: dict,
+                      step_dicts: dict[str, dict], dirac_names: dict[str, str]) -> None:
+        problems: list[str] = []
+        by_step = self._transformations(production, submitted.production_id)
+        description = json.loads(row["Description"])
+        for step in production.steps:
+            trow = by_step.get(step.name)
+            if trow is None:
+                problems.append(f"step {step.name}: no transformation was created")
+                continue
+            tid = int(trow["TransformationID"])
+            submitted.steps.append(SubmittedStep(step.name, tid, trow["TransformationName"], trow["Type"]))
+            planned = step_dicts[step.name]
+            for key in ("Type", "Plugin"):
+                if planned[key] != trow[key]:
+                    problems.append(f"step {step.name}: {key} planned {planned[key]!r}, stored {trow[key]!r}")
+            if float(planned["GroupSize"]) != float(trow["GroupSize"]):  # the TS keeps it as a float
+                problems.append(f"step {step.name}: GroupSize planned {planned['GroupSize']}, stored {trow['GroupSize']}")
+            for kind, planned_query in (("Input", planned["Inputquery"]), ("Output", planned["Outputquery"])):
+                res = self.trans.getTransformationMetaQuery(tid, kind)
+                stored_query = res["Value"] if res["OK"] else {}
+                if planned_query is None and not stored_query:
+                    continue
+                for diff in query_differences(planned_query, stored_query):
+                    problems.append(f"step {step.name}: {kind.lower()} query: {diff}")
+            want_parents = sorted(dirac_names[p] for p in planned["ParentStep"])
+            have_parents = sorted(description.get(dirac_names[step.name], {}).get("parentStep", []))
+            if want_parents != have_parents:
+                problems.append(f"step {step.name}: parents planned {want_parents}, stored {have_parents}")
+        if problems:
+            raise SubmissionError("DIRAC stored something else than planned:\n  " + "\n  ".join(problems),
+                                  production.name)
+
+    def _create_directories(self, plan: Plan, productions: set[str]) -> None:
+        dirs = [d for d in output_directories(plan, self.base_path)
+                if any(d.step in {s.name for s in p.steps} for p in plan.productions if p.name in productions)]
+        if not dirs:
+            return
+        fc = self.catalog.catalog
+        res = _value(fc.createDirectory([d.path for d in dirs]), "createDirectory")
+        if res.get("Failed"):
+            raise SubmissionError(f"createDirectory failed: {res['Failed']}")
+        meta = {d.path: d.metadata for d in dirs if d.metadata}
+        if meta:
+            res = _value(fc.setMetadataBulk(meta), "setMetadataBulk")
+            if isinstance(res, dict) and res.get("Failed"):
+                raise SubmissionError(f"setMetadataBulk failed: {res['Failed']}")
+        self.say(f"catalog: {len(dirs)} output directories with their metadata under {self.base_path}")

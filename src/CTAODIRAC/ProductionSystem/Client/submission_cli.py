@@ -1,0 +1,141 @@
+"""The DIRAC side of ``dirac-ctao-submit-production``: submission, test jobs and input counts.
+
+Imported by the command only when it needs DIRAC (``--submit``, ``--mode``, or a dry run in a shell
+configured for DIRAC), so that the dry run works offline without DIRAC's configuration or a proxy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+import DIRAC
+from CTAODIRAC.Core.Production.errors import ProductionSpecError
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.Core.Production.plan import Plan
+
+DEFAULT_BASE_PATH = "/ctao/productions"
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _initialise(errors: Console) -> bool:
+    try:
+        DIRAC.initialize()
+    except Exception as exc:  # DIRACInitError and friends: no configuration, no proxy...
+        errors.print(f"error: DIRAC is not usable here: {exc}")
+        return False
+    return True
+
+
+def _dataset_resolver(name: str) -> dict:
+    from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+
+    res = FileCatalogClient().getDatasetParameters(name)
+    if not res["OK"]:
+        raise LookupError(f"dataset {name}: {res['Message']}")
+    value = res["Value"].get("Successful", {}).get(name, res["Value"])
+    query = value.get("MetaQuery") if isinstance(value, dict) else None
+    if query is None:
+        raise LookupError(f"dataset {name}: the catalog has no such dataset")
+    return json.loads(query) if isinstance(query, str) else dict(query)
+
+
+def _resolved(file: Path, name: str | None, plan: Plan, errors: Console) -> Plan | None:
+    if not plan.unresolved_datasets:
+        return plan
+    try:
+        return load_plan(file, production_name=name, dataset_resolver=_dataset_resolver)
+    except ProductionSpecError as error:
+        for issue in error.issues:
+            errors.print(f"error: {issue}")
+        return None
+
+
+def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, output_json: Path | None,
+           errors: Console) -> int:
+    """Create and start the plan's productions; print (and optionally write) what was created."""
+    if not _initialise(errors):
+        return EXIT_FAILED
+    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter, SubmissionError
+
+    resolved = _resolved(file, name, plan, errors)
+    if resolved is None:
+        return EXIT_BAD_INPUT
+    base = base_path or resolved.base_path or DEFAULT_BASE_PATH
+    submitter = ProductionSubmitter(base, say=lambda line: errors.print(f"  {line}"))
+    try:
+        results = submitter.submit(resolved)
+    except SubmissionError as exc:
+        errors.print(f"error: {exc}")
+        errors.print("Nothing of this run was left in DIRAC.")
+        return EXIT_FAILED
+    out = Console(highlight=False)
+    table = Table(title=f"Productions of {file}")
+    for col in ("production", "ID", "state", "transformations"):
+        table.add_column(col)
+    for prod in results:
+        table.add_row(prod.name, str(prod.production_id), prod.state,
+                      ", ".join(f"{s.transformation_id}:{s.name}" for s in prod.steps))
+    out.print(table)
+    if output_json is not None:
+        output_json.write_text(json.dumps({"productions": [p.as_dict() for p in results]}, indent=2) + "\n")
+    return EXIT_OK
+
+
+def test_jobs(file: Path, name: str | None, plan: Plan, mode: str, errors: Console) -> int:
+    """Submit one test job per first-level step (inputs: up to a group of the files its query selects)."""
+    if not _initialise(errors):
+        return EXIT_FAILED
+    from DIRAC.Interfaces.API.Dirac import Dirac
+
+    from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import job_body_job
+
+    resolved = _resolved(file, name, plan, errors)
+    if resolved is None:
+        return EXIT_BAD_INPUT
+    catalog = CatalogMetadata()
+    dirac = Dirac()
+    failed = 0
+    for step in resolved.steps:
+        if step.data_parents or step.model_parents:
+            errors.print(f"  {step.name}: skipped (its inputs are produced by {', '.join(step.parents)})")
+            continue
+        job = job_body_job(step)
+        if step.input_query is not None:
+            lfns = catalog.find_files(step.input_query)[: step.group_size]
+            if not lfns:
+                errors.print(f"  {step.name}: skipped (no catalog file matches its input query)")
+                continue
+            job.setInputData(lfns)
+        res = dirac.submitJob(job, mode=mode)
+        if res["OK"]:
+            errors.print(f"  {step.name}: job {res['Value']} ({mode})")
+        else:
+            failed += 1
+            errors.print(f"  {step.name}: submission failed: {res['Message']}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def show_input_counts(plan: Plan, console: Console, errors: Console) -> None:
+    """For a dry run in a DIRAC-configured shell: how many catalog files each first-level input query
+    selects today. Problems are reported as notes: a dry run never fails on them."""
+    firsts = [s for s in plan.steps if s.input_query is not None and not s.data_parents]
+    if not firsts:
+        return
+    try:
+        DIRAC.initialize()
+        from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+
+        catalog = CatalogMetadata()
+        table = Table(title="Catalog files matching each first-level input query today")
+        table.add_column("step")
+        table.add_column("files", justify="right")
+        for step in firsts:
+            table.add_row(step.name, str(catalog.count_files(step.input_query)))
+        console.print(table)
+    except Exception as exc:  # a dry run only informs: say why the counts are missing
+        errors.print(f"note: file counts not shown ({type(exc).__name__}: {exc})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
 from importlib.metadata import distribution, entry_points
@@ -40,3 +41,29 @@ def test_every_console_script_of_ours_loads_and_follows_dirac_naming():
 def test_version_is_a_string_as_dirac_expects():
     # DIRAC's getCurrentVersion() sends <extension>.version with every job's parameters: it must be JSON-able
     assert isinstance(CTAODIRAC.version, str) and CTAODIRAC.version == CTAODIRAC.__version__
+
+
+def test_system_config_templates_are_valid_and_ship_as_package_data():
+    from diraccfg import CFG
+
+    root = Path(CTAODIRAC.__file__).parent
+    templates = sorted(root.glob("*System/ConfigTemplate.cfg"))
+    assert templates, "no system of ours ships a ConfigTemplate.cfg"
+    for template in templates:
+        cfg = CFG().loadFromFile(str(template))
+        assert cfg.listSections(), f"{template} has no section"
+    # setup.cfg's package data patterns take them into the wheel
+    from setuptools.config.setupcfg import read_configuration
+
+    setup_cfg = Path(__file__).parents[2] / "setup.cfg"
+    patterns = read_configuration(str(setup_cfg))["options"]["package_data"][""]
+    assert any(fnmatch.fnmatch("ConfigTemplate.cfg", pattern) for pattern in patterns), patterns
+
+
+def test_production_manager_writes_are_restricted_to_production_managers():
+    from CTAODIRAC.LocalDIRAC.csconfig import system_templates
+
+    auth = system_templates()["Production"]["Services"]["ProductionManager"]["Authorization"]
+    assert auth.getOption("Default") == "authenticated"
+    for method in ("addProduction", "addProductionStep", "startProduction", "deleteProduction"):
+        assert auth.getOption(method) == "ProductionManagement", method

@@ -1,0 +1,235 @@
+"""dirac-ctao-submit-production against the real local DIRAC: the campaign, re-runs, failures, rights.
+
+Each test renames the productions and the campaign metadata of the example files with a unique suffix,
+so tests can re-run against a reused instance and catalog files of one test never match another's queries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.LocalDIRAC import control
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+CLI = [sys.executable, "-m", "CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production"]
+
+
+def _unique_copy(tmp_path: Path, example: str, unique: str) -> Path:
+    text = (EXAMPLES / example).read_text()
+    text = re.sub(r"(?m)^(  - name: )([\w.-]+)$", rf"\g<1>\g<2>-{unique}", text)  # production names
+    text = text.replace("MCCampaign: Prod6", f"MCCampaign: Prod6-{unique}")
+    path = tmp_path / example
+    path.write_text(text)
+    return path
+
+
+def _cli(dirac, *args: str, user: str = "prodmgr") -> subprocess.CompletedProcess:
+    env = dirac.inst.environment(user)
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=600, cwd=dirac.inst.root)
+
+
+STORED = """
+import json
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+pc, tc = ProductionClient(), TransformationClient()
+result = {}
+for name in NAMES:
+    prod = pc.getProduction(name)
+    if not prod["OK"]:
+        result[name] = None
+        continue
+    trans = pc.getProductionTransformations(name)["Value"]
+    rows = {}
+    for t in trans:
+        tid = t["TransformationID"]
+        info = tc.getTransformation(tid)["Value"]
+        rows[info["TransformationName"]] = {
+            "id": tid, "type": info["Type"], "status": info["Status"], "group_size": info["GroupSize"],
+            "input": tc.getTransformationMetaQuery(tid, "Input").get("Value"),
+            "output": tc.getTransformationMetaQuery(tid, "Output").get("Value"),
+        }
+    result[name] = {"id": prod["Value"]["ProductionID"], "status": prod["Value"]["Status"],
+                    "description": json.loads(prod["Value"]["Description"]), "transformations": rows}
+"""
+
+
+def _stored(dirac, names: list[str]) -> dict:
+    return dirac.py(f"NAMES = {names!r}\n" + STORED)
+
+
+def _step_of(transformation_name: str) -> str:
+    return transformation_name.split("_", 2)[2]  # %08d_Step<N>_<step>
+
+
+def test_campaign_is_submitted_once_with_the_planned_queries_and_links(dirac, tmp_path, unique):
+    path = _unique_copy(tmp_path, "ctapipe_campaign.yaml", unique)
+    plan = load_plan(path)
+    out = tmp_path / "ids.json"
+    proc = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ids = json.loads(out.read_text())
+    assert [p["state"] for p in ids["productions"]] == ["created"] * 5
+
+    names = [p.name for p in plan.productions]
+    stored = _stored(dirac, names)
+    assert len(stored) == 5 and all(stored[n]["status"] == "Active" for n in names)
+    transformations = {_step_of(t): row for n in names for t, row in stored[n]["transformations"].items()}
+    assert len(transformations) == 29
+    for step in plan.steps:
+        row = transformations[step.name]
+        assert row["type"] == step.type
+        if step.input_query is None:
+            assert not row["input"], step.name
+        else:
+            assert row["input"] == step.input_query, step.name
+        assert row["output"] == step.output_query
+    # parent links inside each production, as DIRAC keeps them in the production description
+    for production in plan.productions:
+        description = stored[production.name]["description"]
+        parents_by_step = {key.split("_", 1)[1]: [p.split("_", 1)[1] for p in val["parentStep"]]
+                           for key, val in description.items()}
+        for step in production.steps:
+            same = [p for p in step.data_parents if p in parents_by_step]
+            assert sorted(parents_by_step[step.name]) == sorted(same), step.name
+    assert sorted(parents_by_step) == sorted(s.name for s in plan.productions[-1].steps)
+    # the classifier trains on two parents, in another production: its input query unites both
+    classifier = transformations["train-classifier"]["input"]
+    assert classifier["particle"] == {"in": ["gamma-diffuse", "proton"]}
+
+    # the same file again: nothing new
+    again = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert again.returncode == 0, again.stderr
+    assert [p["state"] for p in json.loads(out.read_text())["productions"]] == ["existing"] * 5
+    assert _stored(dirac, names) == stored
+
+
+def test_south_pointing_zero_survives_and_files_reach_exactly_the_right_transformation(dirac, tmp_path, unique):
+    path = _unique_copy(tmp_path, "two_step.yaml", unique)
+    plan = load_plan(path)
+    out = tmp_path / "ids.json"
+    proc = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (prod,) = json.loads(out.read_text())["productions"]
+    process_id = next(t["transformation_id"] for t in prod["transformations"] if t["name"] == "process")
+    merge_id = next(t["transformation_id"] for t in prod["transformations"] if t["name"] == "merge")
+    stored = _stored(dirac, [prod["name"]])[prod["name"]]["transformations"]
+    process = next(row for name, row in stored.items() if _step_of(name) == "process")
+    assert process["input"]["phiP"] == {"=": 0}  # South: the zero is kept
+
+    query = {k: next(iter(v.values())) for k, v in plan.step("process").input_query.items()}
+    nsb_values = query.pop("nsb")
+    base = f"/ctao/tests/submit/{unique}"
+    result = dirac.py(
+        f"""
+        from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+        fc = FileCatalogClient()
+        query = {query!r}
+        def register(directory, name, meta, nsb):
+            assert fc.createDirectory(directory)["OK"]
+            assert fc.setMetadata(directory, meta)["OK"]
+            lfn = f"{{directory}}/{{name}}"
+            res = fc.addFile({{lfn: {{"PFN": "file:" + lfn, "Size": 10, "SE": "CTAO-Local-SE",
+                                     "GUID": __import__("uuid").uuid4().hex, "Checksum": "00000001"}}}})
+            assert res["OK"] and lfn in res["Value"]["Successful"], res
+            assert fc.setMetadata(lfn, {{"nsb": nsb}})["OK"]
+            return lfn
+        south = register("{base}/south", "south.h5", query, {nsb_values[0]!r})
+        north = register("{base}/north", "north.h5", dict(query, phiP=180), {nsb_values[0]!r})
+        other_nsb = register("{base}/south19", "south19.h5", query, 19)
+        result = {{"south": south, "north": north, "other_nsb": other_nsb}}
+        """
+    )
+    run = control.run_agent(dirac.inst, "Transformation/InputDataAgent", cycles=1)
+    assert run.returncode == 0, run.output[-2000:]
+    files = dirac.py(
+        f"""
+        from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+        tc = TransformationClient()
+        result = {{tid: sorted(f["LFN"] for f in tc.getTransformationFiles({{"TransformationID": tid}})["Value"])
+                  for tid in ({process_id}, {merge_id})}}
+        """
+    )
+    # only the South file with an nsb the query names; nothing for the child (its inputs are DL2)
+    assert files[str(process_id)] == [result["south"]]
+    assert files[str(merge_id)] == []
+
+
+FAILING_SUBMIT = """
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.LocalDIRAC import control
+from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter, SubmissionError
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+
+class Crash(RuntimeError):
+    pass
+
+class FailingClient(ProductionClient):
+    starts = 0
+    def startProduction(self, name):
+        FailingClient.starts += 1
+        if FailingClient.starts == FAIL_AT:
+            if KILL:
+                raise Crash("the process was killed here")
+            return {"OK": False, "Message": "injected failure before startProduction"}
+        return super().startProduction(name)
+
+plan = load_plan(PATH)
+submitter = ProductionSubmitter("/ctao/tests/rollback", production_client_factory=FailingClient)
+if KILL:  # a crash that leaves no chance to roll back: what a kill -9 would leave behind
+    submitter._roll_back = lambda created: None
+try:
+    submitter.submit(plan)
+    result = "submitted"
+except (SubmissionError, Crash) as exc:
+    result = str(exc)
+"""
+
+
+def test_a_failure_between_two_calls_leaves_nothing_and_a_crash_is_recovered(dirac, tmp_path, unique):
+    path = _unique_copy(tmp_path, "ctapipe_campaign.yaml", unique)
+    names = [p.name for p in load_plan(path).productions]
+    message = dirac.py(f"PATH = {str(path)!r}\nFAIL_AT = 3\nKILL = False\n" + FAILING_SUBMIT)
+    assert "injected failure" in message
+    assert _stored(dirac, names) == {n: None for n in names}  # the two started productions were removed too
+    for name in names:  # no transformation of any of them is left in the TS
+        leftovers = dirac.sql("TransformationDB", "SELECT COUNT(*) FROM Transformations WHERE LongDescription "
+                              f"LIKE '%of production ''{name}''%'")
+        assert leftovers == [["0"]], name
+
+    # a crash after creating the third production but before starting it, with no roll back at all
+    message = dirac.py(f"PATH = {str(path)!r}\nFAIL_AT = 3\nKILL = True\n" + FAILING_SUBMIT)
+    assert "killed" in message
+    half = _stored(dirac, names)
+    assert [half[n]["status"] if half[n] else None for n in names] == ["Active", "Active", "New", None, None]
+    # re-running completes: the two started ones are kept, the unstarted one is made again
+    out = tmp_path / "ids.json"
+    proc = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    states = [p["state"] for p in json.loads(out.read_text())["productions"]]
+    assert states == ["existing", "existing", "created", "created", "created"]
+    assert all(p["status"] == "Active" for p in _stored(dirac, names).values())
+
+
+def test_bad_input_sends_nothing_and_the_ordinary_user_is_refused(dirac, tmp_path, unique):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((EXAMPLES / "two_step.yaml").read_text().replace("kind: ctapipe-merge", "kind: ctapipe-mrege"))
+    proc = _cli(dirac, str(bad), "--submit")
+    assert proc.returncode == 2
+    assert "bad.yaml:" in proc.stderr and "Traceback" not in proc.stderr
+
+    path = _unique_copy(tmp_path, "two_step.yaml", unique)
+    (name,) = [p.name for p in load_plan(path).productions]
+    refused = _cli(dirac, str(path), "--submit", user="user")
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert _stored(dirac, [name]) == {name: None}

@@ -28,8 +28,9 @@ test-unit:
 test-integration:
 	$(PY) -m pytest tests/integration -q
 
-bench:              ## benchmarks (stops the default local DIRAC: they start their own)
-	$(PY) benchmarks/local_dirac.py
+bench:              ## benchmarks: numbers and ratios (the local DIRAC one uses its own instance, ports +3000)
+	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/local_dirac.py
+	$(PY) benchmarks/production_submission.py
 
 lock:               ## re-resolve requirements/lock.txt from requirements/constraints.in
 	SSL_CERT_FILE=$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt} $(VENV)/bin/uv pip compile --native-tls -q \

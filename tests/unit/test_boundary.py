@@ -24,7 +24,8 @@ def test_core_and_local_tool_never_import_dirac():
 def test_local_dirac_tool_runs_dirac_only_in_subprocesses():
     code = (
         "import sys\n"
-        "import CTAODIRAC.LocalDIRAC.cli, CTAODIRAC.LocalDIRAC.control, CTAODIRAC.LocalDIRAC.csconfig\n"
+        "import CTAODIRAC.LocalDIRAC.cli, CTAODIRAC.LocalDIRAC.control, CTAODIRAC.LocalDIRAC.csconfig as c\n"
+        "c.system_templates(), c.extension_databases(), c.all_components()\n"
         "print(any(m == 'DIRAC' or m.startswith('DIRAC.') for m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

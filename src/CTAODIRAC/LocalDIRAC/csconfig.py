@@ -55,7 +55,9 @@ def extension_packages() -> list[str]:
     for ep in entry_points(group="dirac"):
         if ep.name != "metadata":
             continue
-        ranked.append((int(ep.load()()["priority"]), ep.value.split(":")[0].split(".")[0]))
+        package = ep.value.split(":")[0].split(".")[0]
+        # DIRAC's own priority is 0; loading its entry point would import DIRAC into this process
+        ranked.append((0 if package == "DIRAC" else int(ep.load()()["priority"]), package))
     return [name for _, name in sorted(ranked)]
 
 

@@ -27,6 +27,7 @@ def _unique_copy(tmp_path: Path, example: str, unique: str) -> Path:
     text = (EXAMPLES / example).read_text()
     text = re.sub(r"(?m)^(  - name: )([\w.-]+)$", rf"\g<1>\g<2>-{unique}", text)  # production names
     text = text.replace("MCCampaign: Prod6", f"MCCampaign: Prod6-{unique}")
+    text = text.replace("sites: [LCG.DESY-ZEUTHEN.de, LCG.CNAF.it]", "sites: [CTAO.Local.ch]")  # the local site
     path = tmp_path / example
     path.write_text(text)
     return path
@@ -229,7 +230,50 @@ def test_bad_input_sends_nothing_and_the_ordinary_user_is_refused(dirac, tmp_pat
 
     path = _unique_copy(tmp_path, "two_step.yaml", unique)
     (name,) = [p.name for p in load_plan(path).productions]
+    # a site the CS does not define: refused by DIRAC's Job API before anything is created
+    unknown = tmp_path / "unknown_site.yaml"
+    unknown.write_text(path.read_text().replace("sites: [CTAO.Local.ch]", "sites: [LCG.Nowhere.xx]"))
+    proc = _cli(dirac, str(unknown), "--submit")
+    assert proc.returncode == 1 and "LCG.Nowhere.xx" in proc.stderr and "step process" in proc.stderr, proc.stderr
+    assert _stored(dirac, [name]) == {name: None}
     refused = _cli(dirac, str(path), "--submit", user="user")
     assert refused.returncode == 1
     assert "Traceback" not in refused.stderr
     assert _stored(dirac, [name]) == {name: None}
+
+
+def test_mode_wms_submits_one_test_job_per_first_level_step(dirac, tmp_path, unique):
+    path = _unique_copy(tmp_path, "two_step.yaml", unique)
+    plan = load_plan(path)
+    query = {k: next(iter(v.values())) for k, v in plan.step("process").input_query.items()}
+    nsb = query.pop("nsb")[0]
+    lfn = f"/ctao/tests/mode/{unique}/in.h5"
+    dirac.py(
+        f"""
+        import os, tempfile
+        from DIRAC.DataManagementSystem.Client.DataManager import DataManager
+        from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+        fc = FileCatalogClient()
+        d = os.path.dirname({lfn!r})
+        assert fc.createDirectory(d)["OK"] and fc.setMetadata(d, {query!r})["OK"]
+        local = os.path.join(tempfile.mkdtemp(), "in.h5")
+        open(local, "w").write("toy")
+        assert DataManager().putAndRegister({lfn!r}, local, "CTAO-Local-SE")["OK"]
+        assert fc.setMetadata({lfn!r}, {{"nsb": {nsb!r}}})["OK"]
+        result = True
+        """
+    )
+    proc = _cli(dirac, str(path), "--mode", "wms")
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"process: job (\d+) \(wms\)", proc.stderr)
+    assert match, proc.stderr
+    assert "merge: skipped (its inputs are produced by process)" in proc.stderr
+    job = dirac.py(
+        f"""
+        from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+        res = JobMonitoringClient().getJobJDL({match.group(1)}, False)
+        assert res["OK"], res
+        result = res["Value"]
+        """
+    )
+    assert f"LFN:{lfn}" in job and "JobType = \"DataReprocessing\"" in job and "Site = \"CTAO.Local.ch\"" in job

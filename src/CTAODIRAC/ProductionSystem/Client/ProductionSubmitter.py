@@ -83,8 +83,16 @@ class SubmittedProduction:
 
 
 def job_body(step: PlannedStep) -> str:
-    """The workflow body of a step's jobs (DIRAC Job API, XML)."""
-    return job_body_job(step).workflow.toXML()
+    """The workflow body of a step's jobs (DIRAC Job API, XML); a setting the Job API refuses (e.g. a site
+    the CS does not define) raises :class:`SubmissionError`."""
+    job = job_body_job(step)
+    if job.errorDict:
+        problems = "; ".join(
+            line.strip() for messages in job.errorDict.values() for message in messages
+            for line in str(message).splitlines() if line.strip().startswith("Message:")
+        ) or str(job.errorDict)
+        raise SubmissionError(f"the job description is refused by DIRAC: {problems}", step.production, step.name)
+    return job.workflow.toXML()
 
 
 def job_body_job(step: PlannedStep) -> Job:
@@ -141,6 +149,8 @@ class ProductionSubmitter:
 
     # -- the whole plan ---------------------------------------------------------------------------------
     def submit(self, plan: Plan) -> list[SubmittedProduction]:
+        # every job description first: a refused one stops the submission before anything is created
+        self._bodies = {step.name: self.body(step) for step in plan.steps}
         self._declare_fields(plan)
         created: list[str] = []
         done: list[SubmittedProduction] = []
@@ -203,7 +213,7 @@ class ProductionSubmitter:
             pstep.LongDescription = f"{described['LongDescription']} {DIGEST_MARK}{digest}"
             pstep.Inputquery = described["Inputquery"]
             pstep.Outputquery = described["Outputquery"]
-            pstep.Body = self.body(step)
+            pstep.Body = self._bodies[step.name]
             parents = [prod_steps[p] for p in described["ParentStep"]]
             if parents:
                 pstep.ParentStep = parents

@@ -238,6 +238,9 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                     "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
                 },
                 "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
+                # where production jobs store outputs (dirac-ctao-run-step); the failover SE is the same
+                # single local SE (a second one would only move files between two directories here)
+                "CTAODIRAC": {"OutputSE": SE_NAME, "FailoverSEs": SE_NAME},
             }
         },
         "Resources": {

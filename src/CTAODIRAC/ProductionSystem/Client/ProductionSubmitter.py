@@ -29,6 +29,7 @@ from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
 from DIRAC.ProductionSystem.Client.ProductionStep import ProductionStep
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
 
+from CTAODIRAC.Core.JobSide import Software, StepConfig, encode_config, step_config
 from CTAODIRAC.Core.Production.adapter import step_dict
 from CTAODIRAC.Core.Production.plan import Plan, PlannedProduction, PlannedStep
 from CTAODIRAC.Core.Production.submission import (
@@ -82,10 +83,10 @@ class SubmittedProduction:
         }
 
 
-def job_body(step: PlannedStep) -> str:
+def job_body(step: PlannedStep, config: StepConfig | None = None) -> str:
     """The workflow body of a step's jobs (DIRAC Job API, XML); a setting the Job API refuses (e.g. a site
     the CS does not define) raises :class:`SubmissionError`."""
-    job = job_body_job(step)
+    job = job_body_job(step, config)
     if job.errorDict:
         problems = "; ".join(
             line.strip() for messages in job.errorDict.values() for message in messages
@@ -95,19 +96,20 @@ def job_body(step: PlannedStep) -> str:
     return job.workflow.toXML()
 
 
-def job_body_job(step: PlannedStep) -> Job:
-    """The job of a step: a plain job running the step's program with its options.
-
-    The job templates of each step kind (software setup, input/output handling, file reports) replace it
-    with the job-side work.
-    """
+def job_body_job(step: PlannedStep, config: StepConfig | None = None) -> Job:
+    """The job of a step. With a job-side ``config``: ``dirac-ctao-run-step`` runs the step's tool on the
+    task's inputs, uploads and registers the outputs with their metadata and reports the inputs' fate.
+    Without one (test jobs of ``--mode``): the step's program with its options, nothing more."""
     job = Job()
     job.setName(step.name)
     job.setType(step.type)
     desc = step.job
-    program = desc.program or "echo"
-    arguments = " ".join(part for part in (desc.options, desc.arguments) if part)
-    job.setExecutable(program, arguments=arguments)
+    if config is not None:
+        job.setExecutable("dirac-ctao-run-step", arguments=encode_config(config), logFile=f"{step.name}.out")
+        job.setOutputSandbox([f"{step.name}.out", f"{step.name}.log"])
+    else:
+        arguments = " ".join(part for part in (desc.options, desc.arguments) if part)
+        job.setExecutable(desc.program or "echo", arguments=arguments)
     if desc.cpu_time:
         job.setCPUTime(desc.cpu_time)
     if desc.processors > 1:
@@ -137,20 +139,30 @@ class ProductionSubmitter:
         trans_client: TransformationClient | None = None,
         catalog: CatalogMetadata | None = None,
         say: Callable[[str], None] = lambda _line: None,
-        body: Callable[[PlannedStep], str] = job_body,
         production_client_factory: Callable[[], ProductionClient] = ProductionClient,
+        output_se: str = "",
+        failover_ses: list[str] | None = None,
+        software: Software | None = None,
     ):
+        """``output_se`` empty: the jobs run the step's program only (no upload, registration or report)."""
         self.base_path = base_path
+        self.output_se = output_se
+        self.failover_ses = failover_ses or []
+        self.software = software
         self.trans = trans_client or TransformationClient()
         self.catalog = catalog or CatalogMetadata()
         self.say = say
-        self.body = body
         self.new_production_client = production_client_factory
 
     # -- the whole plan ---------------------------------------------------------------------------------
     def submit(self, plan: Plan) -> list[SubmittedProduction]:
         # every job description first: a refused one stops the submission before anything is created
-        self._bodies = {step.name: self.body(step) for step in plan.steps}
+        dirs = {d.step: d.path for d in output_directories(plan, self.base_path)}
+        self._bodies = {
+            step.name: job_body(step, step_config(step, dirs[step.name], self.output_se, self.failover_ses,
+                                                  self.software) if self.output_se else None)
+            for step in plan.steps
+        }
         self._declare_fields(plan)
         created: list[str] = []
         done: list[SubmittedProduction] = []

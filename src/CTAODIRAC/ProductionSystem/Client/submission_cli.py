@@ -54,6 +54,23 @@ def _resolved(file: Path, name: str | None, plan: Plan, errors: Console) -> Plan
         return None
 
 
+def job_side_settings() -> dict:
+    """Where production jobs store their outputs and how they set up software, from the CS section
+    ``/Operations/<VO or Defaults>/CTAODIRAC``: ``OutputSE``, ``FailoverSEs``, ``SoftwareKind``,
+    ``SoftwareLocation``. Without ``OutputSE``, jobs only run the step's program."""
+    from DIRAC.ConfigurationSystem.Client.Helpers.Operations import Operations
+
+    from CTAODIRAC.Core.JobSide import Software
+
+    ops = Operations()
+    return {
+        "output_se": ops.getValue("CTAODIRAC/OutputSE", ""),
+        "failover_ses": ops.getValue("CTAODIRAC/FailoverSEs", []),
+        "software": Software(kind=ops.getValue("CTAODIRAC/SoftwareKind", "none"),
+                             location=ops.getValue("CTAODIRAC/SoftwareLocation", "")),
+    }
+
+
 def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, output_json: Path | None,
            errors: Console) -> int:
     """Create and start the plan's productions; print (and optionally write) what was created."""
@@ -65,7 +82,8 @@ def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, outp
     if resolved is None:
         return EXIT_BAD_INPUT
     base = base_path or resolved.base_path or DEFAULT_BASE_PATH
-    submitter = ProductionSubmitter(base, say=lambda line: errors.print(f"  {line}"))
+    jobs = job_side_settings()
+    submitter = ProductionSubmitter(base, say=lambda line: errors.print(f"  {line}"), **jobs)
     try:
         results = submitter.submit(resolved)
     except SubmissionError as exc:

@@ -1,0 +1,206 @@
+"""The pure part of a production job: what to run, where outputs go, which metadata they carry, and what
+each input file's fate is.
+
+``dirac-ctao-run-step`` (``CTAODIRAC.WorkloadManagementSystem.scripts``) runs inside a DIRAC job with a
+:class:`StepConfig` and does the DIRAC calls; the decisions are here and never import DIRAC.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from CTAODIRAC.Core.Production.plan import PlannedStep
+from CTAODIRAC.Core.Production.submission import FILE_LEVEL_FIELDS
+
+__all__ = [
+    "FileFate",
+    "Software",
+    "StepConfig",
+    "decode_config",
+    "encode_config",
+    "file_metadata",
+    "input_fates",
+    "output_lfn",
+    "payload_command",
+    "step_config",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Software(_Frozen):
+    """How a job sets up the step's software."""
+
+    kind: Literal["none", "path", "container", "venv"] = "none"
+    """``none``: the tool is on the worker's PATH; ``path``: prepend ``location``/bin (e.g. a CVMFS area);
+    ``container``: run inside the image ``location`` (apptainer); ``venv``: a Python or conda environment."""
+    location: str = ""
+    """Directory, environment or image, depending on ``kind``."""
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """The command run in this software setup."""
+        if self.kind == "container":
+            return ["apptainer", "exec", "--bind", ".", self.location, *command]
+        if self.kind in ("path", "venv"):
+            setup = f"export PATH={shlex.quote(str(Path(self.location) / 'bin'))}:\"$PATH\""
+            return ["/bin/sh", "-c", f"{setup} && exec {shlex.join(command)}"]
+        return command
+
+
+class StepConfig(_Frozen):
+    """What a production job needs to know about its step (embedded in the transformation body)."""
+
+    step: str
+    """Step name."""
+    kind: str
+    """Step kind (``ctapipe-process``, ``ctapipe-merge``, ..., ``executable``)."""
+    program: str
+    """Program to run."""
+    options: list[str] = Field(default_factory=list)
+    """Extra command-line arguments."""
+    config: list[str] = Field(default_factory=list)
+    """Configuration files (LFNs), downloaded next to the inputs and passed with ``--config``."""
+    output_dir: str
+    """Catalog directory of the step's outputs; each task writes under ``<output_dir>/<task>/``."""
+    output_se: str
+    """Storage element the outputs are uploaded to."""
+    failover_ses: list[str] = Field(default_factory=list)
+    """Storage elements tried (with a DIRAC failover request) when the upload to ``output_se`` fails."""
+    output_metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """The step's output query (encoded conditions); single values become file metadata."""
+    file_level_fields: list[str] = Field(default_factory=list)
+    """Metadata declared at file level in the catalog (set on each output file)."""
+    inherited_fields: list[str] = Field(default_factory=list)
+    """File-level metadata copied from the input files when all inputs agree (e.g. ``nsb``, ``split``)."""
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Apply-models: model step name -> the catalog query that finds its model file."""
+    software: Software = Field(default_factory=Software)
+    """Software setup."""
+
+
+def encode_config(config: StepConfig) -> str:
+    """The config as one shell-safe token (URL-safe base64 of its JSON) for the job's arguments."""
+    return base64.urlsafe_b64encode(config.model_dump_json().encode()).decode()
+
+
+def decode_config(token: str) -> StepConfig:
+    return StepConfig.model_validate_json(base64.urlsafe_b64decode(token.encode()))
+
+
+def _output_name(config: StepConfig, inputs: list[str], task_id: int) -> str:
+    stem = Path(inputs[0]).name.split(".")[0] if len(inputs) == 1 else f"{config.step}_{task_id:08d}"
+    suffix = ".pkl" if config.kind in ("ctapipe-train-energy", "ctapipe-train-classifier") else ".h5"
+    return f"{stem}.{config.kind.removeprefix('ctapipe-')}{suffix}"
+
+
+def payload_command(
+    config: StepConfig,
+    inputs: list[str],
+    models: dict[str, str],
+    task_id: int,
+    particles: dict[str, str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(command, outputs)``: what to run on the local input files and the files it must produce.
+
+    ``models`` maps each model step to its local model file (apply-models); ``particles`` gives each input
+    file's ``particle`` metadata (the classifier trains gammas as signal against the rest).
+    """
+    out = _output_name(config, inputs, task_id)
+    cfg = [arg for path in config.config for arg in ("--config", Path(path).name)]
+    if config.kind == "ctapipe-process":
+        cmd = [config.program, f"--input={inputs[0]}", f"--output={out}", *cfg]
+    elif config.kind == "ctapipe-merge":
+        cmd = [config.program, *inputs, f"--output={out}", *cfg]
+    elif config.kind in ("ctapipe-train-energy", "ctapipe-train-classifier"):
+        inputs_args = [f"--input={path}" for path in inputs]
+        if config.kind == "ctapipe-train-classifier":
+            kinds = particles or {}
+            signal = [p for p in inputs if kinds.get(p, "").startswith("gamma")]
+            background = [p for p in inputs if p not in signal]
+            if len(signal) != 1 or len(background) != 1:
+                raise ValueError(f"the classifier needs one gamma and one background file, got {kinds or inputs}")
+            inputs_args = [f"--signal={signal[0]}", f"--background={background[0]}"]
+        cmd = [config.program, *inputs_args, f"--output={out}", *cfg]
+    elif config.kind == "ctapipe-apply-models":
+        reconstructors = [f"--reconstructor={models[name]}" for name in sorted(models)]
+        cmd = [config.program, f"--input={inputs[0]}", f"--output={out}", *reconstructors, *cfg]
+    else:  # generic executable: inputs appended, its outputs are the files matching `*.out` it leaves
+        cmd = [config.program, *config.options, *inputs]
+        return config.software.wrap(cmd), []
+    return config.software.wrap([*cmd, *config.options]), [out]
+
+
+def output_lfn(config: StepConfig, task_id: int, local_name: str) -> str:
+    return f"{config.output_dir.rstrip('/')}/{task_id:08d}/{Path(local_name).name}"
+
+
+def file_metadata(config: StepConfig, input_metadata: list[dict[str, Any]], run_number: int | None = None) -> dict[str, Any]:
+    """File-level metadata of an output: the step's single-valued file-level output fields, then the
+    inherited fields on which all inputs agree, then the run number."""
+    meta: dict[str, Any] = {}
+    for key, cond in config.output_metadata.items():
+        if key in config.file_level_fields and len(cond) == 1:
+            ((operator, operand),) = cond.items()
+            if operator == "=":
+                meta[key] = operand
+    for key in config.inherited_fields:
+        values = {repr(m[key]) for m in input_metadata if key in m}
+        if len(values) == 1 and all(key in m for m in input_metadata):
+            meta[key] = input_metadata[0][key]
+    if run_number is not None and "run_number" in config.file_level_fields:
+        meta["run_number"] = run_number
+    return meta
+
+
+FileFate = Literal["Processed", "Failover", "Untouched"]
+
+
+def input_fates(payload_ok: bool, outputs_expected: int, registered: int, failover: int) -> FileFate:
+    """What happens to the task's input files.
+
+    - Processed: the payload succeeded and every output is uploaded and registered;
+    - Failover: every output is either registered or in a DIRAC failover request: the input files are set
+      Processed by the same request, after its uploads succeed (never before);
+    - Untouched: anything else: the files stay Assigned and the job ends Failed with a status the failure
+      agent reads (it decides retry or give-up).
+    """
+    if not payload_ok or registered + failover < outputs_expected:
+        return "Untouched"
+    return "Processed" if failover == 0 else "Failover"
+
+
+def step_config(
+    step: PlannedStep,
+    output_dir: str,
+    output_se: str,
+    failover_ses: list[str] | None = None,
+    software: Software | None = None,
+    file_level_fields: frozenset[str] | None = None,
+) -> StepConfig:
+    """The job-side configuration of a planned step."""
+    file_level = FILE_LEVEL_FIELDS if file_level_fields is None else file_level_fields
+    job = step.job
+    options = [part for part in shlex.split(job.options)] + shlex.split(job.arguments)
+    return StepConfig(
+        step=step.name,
+        kind=step.kind,
+        program=job.program or "true",
+        options=options,
+        config=list(job.config),
+        output_dir=output_dir,
+        output_se=output_se,
+        failover_ses=list(failover_ses or []),
+        output_metadata=dict(step.output_query),
+        file_level_fields=sorted(file_level),
+        inherited_fields=sorted(f for f in file_level if f not in step.output_query and f != "run_number"),
+        models={name: dict(query) for name, query in job.models.items()},
+        software=software or Software(),
+    )

@@ -1,0 +1,102 @@
+"""The pure decisions of a production job (CTAODIRAC.Core.JobSide)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from CTAODIRAC.Core.JobSide import (
+    Software,
+    StepConfig,
+    decode_config,
+    encode_config,
+    file_metadata,
+    input_fates,
+    output_lfn,
+    payload_command,
+    step_config,
+)
+from CTAODIRAC.Core.Production.loader import load_plan
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
+
+
+def _config(kind: str, **extra) -> StepConfig:
+    return StepConfig(step="s", kind=kind, program=f"prog-{kind}", output_dir="/ctao/p/s", output_se="SE", **extra)
+
+
+def test_config_survives_the_job_arguments():
+    cfg = _config("ctapipe-process", options=["--a", "b c"], models={"m": {"x": {"=": 0}}})
+    token = encode_config(cfg)
+    assert token.replace("-", "").replace("_", "").replace("=", "").isalnum()  # one shell-safe word
+    assert decode_config(token) == cfg
+
+
+@pytest.mark.parametrize(
+    ("kind", "inputs", "expected"),
+    [
+        ("ctapipe-process", ["run1.toydl0.json"], ["prog-ctapipe-process", "--input=run1.toydl0.json",
+                                                    "--output=run1.process.h5"]),
+        ("ctapipe-merge", ["a.h5", "b.h5"], ["prog-ctapipe-merge", "a.h5", "b.h5", "--output=s_00000007.merge.h5"]),
+        ("ctapipe-train-energy", ["g.h5"], ["prog-ctapipe-train-energy", "--input=g.h5", "--output=g.train-energy.pkl"]),
+    ],
+)
+def test_payload_commands(kind, inputs, expected):
+    command, outputs = payload_command(_config(kind), inputs, {}, 7)
+    assert command == expected
+    assert outputs == [expected[-1].split("=", 1)[1]]
+
+
+def test_classifier_trains_gammas_against_the_rest_and_apply_uses_every_model():
+    cmd, _ = payload_command(_config("ctapipe-train-classifier"), ["p.h5", "g.h5"], {}, 1,
+                             {"p.h5": "proton", "g.h5": "gamma-diffuse"})
+    assert "--signal=g.h5" in cmd and "--background=p.h5" in cmd
+    with pytest.raises(ValueError, match="one gamma and one background"):
+        payload_command(_config("ctapipe-train-classifier"), ["p.h5", "q.h5"], {}, 1, {"p.h5": "proton"})
+    cmd, outputs = payload_command(_config("ctapipe-apply-models"), ["x.h5"], {"energy": "e.pkl", "cls": "c.pkl"}, 1)
+    assert cmd[-2:] == ["--reconstructor=c.pkl", "--reconstructor=e.pkl"] and outputs == ["x.apply-models.h5"]
+
+
+def test_software_setups():
+    assert Software().wrap(["tool", "x"]) == ["tool", "x"]
+    wrapped = Software(kind="path", location="/cvmfs/ctao/v1").wrap(["tool", "a b"])
+    assert wrapped[:2] == ["/bin/sh", "-c"] and "/cvmfs/ctao/v1/bin" in wrapped[2] and "'a b'" in wrapped[2]
+    assert Software(kind="container", location="img.sif").wrap(["tool"])[-2:] == ["img.sif", "tool"]
+
+
+def test_output_lfn_and_file_metadata():
+    cfg = _config("ctapipe-merge", output_metadata={"split": {"=": "performance"}, "particle": {"=": "gamma"},
+                                                    "nsb": {"in": [1, 5]}},
+                  file_level_fields=["nsb", "split", "run_number"], inherited_fields=["nsb"])
+    assert output_lfn(cfg, 12, "/tmp/x.h5") == "/ctao/p/s/00000012/x.h5"
+    # single-valued file-level fields; nsb inherited only when all inputs agree; particle is directory metadata
+    assert file_metadata(cfg, [{"nsb": 5}, {"nsb": 5}], run_number=3) == {"split": "performance", "nsb": 5,
+                                                                           "run_number": 3}
+    assert file_metadata(cfg, [{"nsb": 5}, {"nsb": 1}]) == {"split": "performance"}
+    assert file_metadata(cfg, [{"nsb": 5}, {}]) == {"split": "performance"}
+
+
+@pytest.mark.parametrize(
+    ("payload_ok", "expected", "registered", "failover", "fate"),
+    [
+        (True, 2, 2, 0, "Processed"),
+        (True, 2, 1, 1, "Failover"),  # Processed only by the failover request, after its uploads
+        (True, 2, 1, 0, "Untouched"),  # an output lost: never Processed
+        (False, 1, 0, 0, "Untouched"),
+        (True, 0, 0, 0, "Processed"),  # a step without outputs
+    ],
+)
+def test_an_input_is_never_processed_without_its_outputs(payload_ok, expected, registered, failover, fate):
+    assert input_fates(payload_ok, expected, registered, failover) == fate
+
+
+def test_step_config_from_the_campaign_plan():
+    plan = load_plan(EXAMPLES / "ctapipe_campaign.yaml")
+    step = plan.step("apply-models-gamma-performance")
+    cfg = step_config(step, "/ctao/prod/x", "SE-A", ["SE-B"])
+    assert cfg.kind == "ctapipe-apply-models" and cfg.program == "ctapipe-apply-models"
+    assert set(cfg.models) == {"train-energy", "train-classifier"}
+    assert cfg.models["train-energy"] == dict(step.job.models["train-energy"])
+    assert cfg.failover_ses == ["SE-B"] and cfg.output_metadata == dict(step.output_query)
+    assert "split" not in cfg.inherited_fields  # the step's own output query sets it

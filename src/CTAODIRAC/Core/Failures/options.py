@@ -103,7 +103,14 @@ class FailureAgentOptions(BaseModel):
     use_default_rules: bool = Field(default=True, alias="UseDefaultRules")
     """Start from the built-in rule table, changed by the Rules subsection; False: only the Rules subsection."""
 
-    @field_validator("transformation_statuses", "transformation_types", mode="before")
+    mail_to: tuple[str, ...] = Field(default=(), alias="MailTo")
+    """Addresses (comma-separated) that get a digest of each cycle that recorded new decisions; empty: no
+    mail."""
+
+    mail_from: str = Field(default="", alias="MailFrom")
+    """Sender address of the digest; empty: DIRAC's default sender."""
+
+    @field_validator("transformation_statuses", "transformation_types", "mail_to", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_csv(value)

@@ -19,8 +19,10 @@ Exit codes: 0 classified, 2 bad usage or bad rule configuration.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -30,9 +32,11 @@ from CTAODIRAC.Core.Failures.facts import JobFacts
 from CTAODIRAC.Core.Failures.rules import NO_MATCH_RULE, rule_table_from_cs
 from CTAODIRAC.Core.Failures.statuses import JobStatus
 
-__all__ = ["app", "get_cs_rules", "main"]
+__all__ = ["app", "dirac_configured", "get_cs_rules", "main"]
 
 COMMAND = "dirac-ctao-failure-classify"
+#: The agent whose CS section holds the rule table.
+AGENT = "Transformation/FailureManagementAgent"
 EXIT_USAGE = 2
 
 _JOB_STATUSES = {
@@ -44,9 +48,32 @@ def get_cs_rules() -> Mapping[str, Any] | None:
     """The agent's CS section (``UseDefaultRules`` and the ``Rules`` subsection) as a nested dict.
 
     This is the seam for reading the configured rules: it returns None offline (no DIRAC configured), and the
-    built-in rules are used. It must not import DIRAC when no DIRAC is configured.
+    built-in rules are used. It does not import DIRAC when no DIRAC is configured (no ``DIRACSYSCONFIG``, no
+    ``~/.dirac.cfg``, no ``etc/dirac.cfg`` under ``DIRAC_ROOT_PATH`` or the Python prefix). With a DIRAC
+    configured it reads ``/Systems/Transformation/<Instance>/Agents/FailureManagementAgent`` without needing a
+    proxy; when the section does not exist (the agent is not configured), it returns None.
     """
-    return None
+    if not dirac_configured():
+        return None
+    import DIRAC
+
+    DIRAC.initialize(require_auth=False)
+    from DIRAC import gConfig
+    from DIRAC.ConfigurationSystem.Client.PathFinder import getAgentSection
+
+    section = gConfig.getOptionsDictRecursively(getAgentSection(AGENT))
+    return section["Value"] if section["OK"] else None
+
+
+def dirac_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a DIRAC configuration is there to read (the places DIRAC's LocalConfiguration looks)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("DIRACSYSCONFIG"):
+        return True
+    if Path("~/.dirac.cfg").expanduser().is_file():
+        return True
+    root = environ.get("DIRAC_ROOT_PATH") or sys.base_prefix
+    return (Path(root) / "etc" / "dirac.cfg").is_file()
 
 
 def _fail(message: str) -> typer.Exit:

@@ -1,0 +1,140 @@
+"""FailureManagementAgent: finds out why jobs of transformations failed and acts as an expert shifter would.
+
+Run as ``dirac-agent Transformation/FailureManagementAgent``; options in the system's ``ConfigTemplate.cfg``
+(``ReportOnly = True`` by default: decisions are recorded, nothing in DIRAC changes). See
+``docs/failure-management.md``.
+
+Each cycle:
+
+1. re-reads its options and rule table from the CS (typed: ``FailureAgentOptions``, ``RuleTable``);
+2. finishes the decisions a previous cycle or a dead agent recorded but did not apply;
+3. gathers in bulk what changed since the high-water mark kept in FailureManagementDB
+   (``Utilities.FailureFacts``);
+4. asks the pure policy (``CTAODIRAC.Core.Failures.decide``) what to do;
+5. records each decision once and applies what it recorded (``Utilities.FailureActions``);
+6. logs a summary per transformation, and mails a digest when something new was decided (``MailTo``).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from DIRAC import S_ERROR, S_OK, gConfig
+from DIRAC.ConfigurationSystem.Client.Helpers.Operations import Operations
+from DIRAC.Core.Base.AgentModule import AgentModule
+from DIRAC.Core.Utilities.ReturnValues import SErrorException, returnValueOrRaise
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.ProductionSystem.DB.ProductionDB import ProductionDB
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+
+from CTAODIRAC.Core.Failures.errors import FailureError
+from CTAODIRAC.Core.Failures.options import FailureAgentOptions
+from CTAODIRAC.Core.Failures.policy import decide
+from CTAODIRAC.Core.Failures.rules import rule_table_from_cs
+from CTAODIRAC.TransformationSystem.DB.FailureManagementDB import FailureManagementDB
+from CTAODIRAC.TransformationSystem.Utilities.FailureActions import Actions, Outcome, describe_times
+from CTAODIRAC.TransformationSystem.Utilities.FailureFacts import DiracSources, gather, parse_time
+from CTAODIRAC.TransformationSystem.Utilities.FailureReport import cycle_summary_lines
+
+__all__ = ["FailureManagementAgent"]
+
+#: Name of the high-water mark in ``FMState`` (one per agent name).
+HIGH_WATER_STATE = "HighWater/{agent}"
+
+
+class FailureManagementAgent(AgentModule):
+    """Classify failed jobs of transformations, retry or give up their files, move transformations on."""
+
+    def initialize(self) -> dict[str, Any]:
+        self.db = FailureManagementDB(parentLogger=self.log)
+        self.transformations = TransformationClient()
+        self.jobs = JobMonitoringClient()
+        self.productions = ProductionClient()
+        self.production_db = ProductionDB(parentLogger=self.log)
+        self.agent_name = self.am_getModuleParam("fullName")
+        return S_OK()
+
+    def execute(self) -> dict[str, Any]:
+        try:
+            self.cycle()
+        except FailureError as exc:
+            self.log.error("Invalid configuration, nothing done in this cycle", str(exc))
+            return S_ERROR(str(exc))
+        except SErrorException as exc:
+            self.log.error("Cycle failed; the next cycle starts again from the same high-water mark", str(exc))
+            return S_ERROR(str(exc))
+        return S_OK()
+
+    def read_options(self) -> tuple[FailureAgentOptions, Any]:
+        """The options and rule table of this cycle, from the agent's CS section."""
+        section = returnValueOrRaise(gConfig.getOptionsDictRecursively(self.am_getModuleParam("section")))
+        return FailureAgentOptions.from_cs(section), rule_table_from_cs(section)
+
+    def cycle(self) -> Outcome:
+        """One cycle; raises on configuration or DIRAC errors (nothing is half-recorded: see FailureActions)."""
+        started = time.monotonic()
+        options, rules = self.read_options()
+        now = datetime.now(UTC)
+        sources = DiracSources(self.transformations, self.jobs, self.productions, self.production_db, Operations())
+        actions = Actions(self.db, self.transformations, self.productions, self.log)
+        outcome = Outcome()
+
+        if not options.report_only:
+            recovered = actions.recover()
+            if recovered:
+                self.log.notice("Finishing decisions recorded but not applied", f"({len(recovered)})")
+                actions.apply(recovered, outcome)
+                outcome.recovered = len(recovered)
+
+        state_name = HIGH_WATER_STATE.format(agent=self.agent_name)
+        high_water = parse_time(self.db.get_state(state_name))
+        gathered = gather(sources, self.db, options, now, high_water)
+        decisions = decide(gathered.facts, options, rules, gathered.recorded_keys)
+        owned = actions.record(
+            decisions, report_only=options.report_only, expected_status=gathered.expected_status, outcome=outcome
+        )
+        self.log.notice(
+            f"Recorded {len(outcome.recorded)} decisions ({outcome.duplicates} groups already recorded elsewhere)",
+            f"applying {len(owned)}" if not options.report_only else "report-only: nothing applied",
+        )
+        if owned:
+            actions.apply(owned, outcome)
+        if gathered.high_water is not None:
+            self.db.set_state(state_name, describe_times(gathered.high_water))
+
+        mode = "report-only" if options.report_only else "acting"
+        self.log.notice(
+            f"Cycle done ({mode})",
+            f"{len(gathered.facts.transformations)} transformations in scope, {gathered.changed_jobs} failed jobs "
+            f"read, {gathered.new_failures} new, {len(outcome.recorded)} decisions recorded, {outcome.applied} "
+            f"applied ({outcome.files_changed} file changes, {outcome.skipped_changes} skipped as the files had "
+            f"moved on), {outcome.recovered} recovered, {outcome.left_pending} left pending, "
+            f"{sources.rpcs + actions.rpcs} RPCs, {time.monotonic() - started:.2f} s, high-water "
+            f"{describe_times(gathered.high_water)}",
+        )
+        lines = cycle_summary_lines(outcome.recorded, report_only=options.report_only)
+        for line in lines:
+            self.log.notice(line)
+        if lines and options.mail_to:
+            self._mail(options, lines, outcome)
+        return outcome
+
+    def _mail(self, options: FailureAgentOptions, lines: list[str], outcome: Outcome) -> None:
+        from DIRAC.FrameworkSystem.Client.NotificationClient import NotificationClient
+
+        mode = "report-only: nothing was changed" if options.report_only else "decisions applied"
+        body = "\n".join(
+            [f"{self.agent_name}: {len(outcome.recorded)} new decisions ({mode}).", "", *lines, "",
+             "Details: dirac-ctao-failure-report --since <time>"]
+        )  # fmt: skip
+        result = NotificationClient().sendMail(
+            ",".join(options.mail_to),
+            f"[{self.agent_name}] {len(outcome.recorded)} new failure-management decisions",
+            body,
+            fromAddress=options.mail_from or None,
+        )
+        if not result["OK"]:
+            self.log.warn("Could not send the digest", result["Message"])

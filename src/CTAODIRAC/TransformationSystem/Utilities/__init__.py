@@ -1,0 +1,1 @@
+"""Helpers of the TransformationSystem components of this extension (failure management)."""

@@ -1,0 +1,387 @@
+"""The failure-management agent against the real local DIRAC.
+
+One transformation with real tasks, submitted to the WMS by DIRAC's WorkflowTaskAgent; its jobs are walked
+Matched → Running → Failed (or Killed) through the JobStateUpdate service with realistic MinorStatus and
+ApplicationStatus, as a pilot would. Each test fails its own jobs, runs the agent and checks file statuses,
+ErrorCounts and the recorded decisions; the tests share the transformation and run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from CTAODIRAC.LocalDIRAC import control, mariadb, processes
+
+pytestmark = pytest.mark.integration
+
+AGENT = "Transformation/FailureManagementAgent"
+#: Jobs the tests use: each test takes the next ones.
+JOBS = 18
+ACT = ["ReportOnly=False", "MinJobAge=0", "TransformationStatuses=Idle", "BudgetApplication=0"]
+
+STALLED = ("Failed", "Job stalled: pilot not running", "")
+APPLICATION = ("Failed", "Application Finished With Errors", "'ctapipe-process' Exited With Status 1")
+INPUT = ("Failed", "Input Data Resolution", "")
+UPLOAD = ("Failed", "Uploading Output Data", "Failed to upload outputs")
+KILLED = ("Killed", "Received Kill signal", "")
+RESCHEDULING = ("Failed", "Going to reschedule job", "")
+
+SETUP = """
+import uuid
+from DIRAC.Interfaces.API.Job import Job
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+from DIRAC.TransformationSystem.Client.Transformation import Transformation
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+
+job = Job()
+job.setExecutable("/bin/true")
+job.setCPUTime(1000)
+lfns = [f"/ctao/tests/failures/{NAME}/file_{i:03d}.dat" for i in range(COUNT)]
+fc = FileCatalogClient()
+res = fc.addFile({lfn: {"PFN": "", "Size": 10, "SE": "CTAO-Local-SE", "GUID": str(uuid.uuid4()).upper(),
+                        "Checksum": "0000abcd"} for lfn in lfns})
+assert res["OK"] and not res["Value"]["Failed"], res
+t = Transformation()
+t.setTransformationName("failures_" + NAME)
+t.setType("DataReprocessing")
+t.setDescription("failure agent test")
+t.setLongDescription("failure agent test")
+t.setBody(job.workflow.toXML())
+t.setPlugin("Standard")
+t.setGroupSize(1)
+t.setAgentType("Automatic")
+res = t.addTransformation()
+assert res["OK"], res
+tid = t.getTransformationID()["Value"]
+tc = TransformationClient()
+assert tc.setTransformationParameter(tid, "Status", "Active")["OK"]
+res = tc.addFilesToTransformation(tid, lfns)
+assert res["OK"], res
+for lfn in lfns:
+    res = tc.addTaskForTransformation(tid, [lfn])
+    assert res["OK"], res
+result = {"tid": tid, "lfns": lfns}
+"""
+
+TASKS = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+res = TransformationClient().getTransformationTasks({"TransformationID": TID}, inputVector=True)
+assert res["OK"], res
+result = [[t["TaskID"], t["ExternalID"], t["ExternalStatus"], t["InputVector"]] for t in res["Value"]]
+"""
+
+JOB_STATES = """
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+res = JobMonitoringClient().getJobsStates(JOBS)
+assert res["OK"], res
+result = {str(k): v["Status"] for k, v in res["Value"].items()}
+"""
+
+WALK = """
+import time
+from DIRAC.WorkloadManagementSystem.Client.JobStateUpdateClient import JobStateUpdateClient
+jsu = JobStateUpdateClient()
+for job_id, (status, minor, application) in WALKS.items():
+    job_id = int(job_id)
+    assert jsu.setJobSite(job_id, "CTAO.Local.ch")["OK"]
+    for step, step_minor in (("Matched", "Assigned"), ("Running", "Job Initialization")):
+        res = jsu.setJobStatus(job_id, step, step_minor, "JobAgent@CTAO.Local.ch")
+        assert res["OK"], res
+    if application:
+        assert jsu.setJobApplicationStatus(job_id, application, "JobWrapper")["OK"]
+    res = jsu.setJobStatus(job_id, status, minor, "JobWrapper")
+    assert res["OK"], res
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+res = JobMonitoringClient().getJobsStates([int(j) for j in WALKS])
+result = {str(k): [v["Status"], v["MinorStatus"]] for k, v in res["Value"].items()}
+"""
+
+FILES = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+res = TransformationClient().getTransformationFiles({"TransformationID": TID})
+assert res["OK"], res
+result = {f["LFN"]: [f["Status"], f["ErrorCount"], f["TaskID"]] for f in res["Value"]}
+"""
+
+REPORT = """
+from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
+res = FailureManagementClient().getDecisions({"TransformationID": [TID]}, 10000)
+assert res["OK"], res
+result = [{k: (str(v) if v is not None else None) for k, v in row.items()} for row in res["Value"]]
+"""
+
+
+@dataclass
+class World:
+    tid: int
+    jobs: list[tuple[int, int, str]]  # (job, task, lfn)
+    used: int = 0
+    taken: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+
+    def take(self, count: int) -> list[tuple[int, int, str]]:
+        jobs = self.jobs[self.used : self.used + count]
+        assert len(jobs) == count, "not enough jobs prepared: raise JOBS"
+        self.used += count
+        return jobs
+
+
+def _walk(dirac, walks: dict[int, tuple[str, str, str]]) -> None:
+    states = dirac.py(f"WALKS = {json.dumps({str(k): v for k, v in walks.items()})}\n" + WALK, user=None)
+    for job_id, (status, minor, _) in walks.items():
+        assert states[str(job_id)] == [status, minor], states
+
+
+def _files(dirac, tid: int) -> dict[str, list]:
+    return dirac.py(f"TID = {tid}\n" + FILES)
+
+
+def _decisions(dirac, tid: int) -> list[dict[str, str]]:
+    rows = dirac.sql(
+        "FailureManagementDB",
+        "SELECT DecisionID, IdemKey, Kind, Class, Rule, JobID, State, Site FROM FMDecisions "
+        f"WHERE TransformationID = {int(tid)} ORDER BY DecisionID",
+    )
+    names = ("DecisionID", "IdemKey", "Kind", "Class", "Rule", "JobID", "State", "Site")
+    return [dict(zip(names, row)) for row in rows]
+
+
+def _by_job(decisions: list[dict[str, str]], jobs) -> dict[int, list[dict[str, str]]]:
+    wanted = {job for job, _, _ in jobs}
+    found: dict[int, list[dict[str, str]]] = {job: [] for job in wanted}
+    for row in decisions:
+        if row["JobID"] != "NULL" and int(row["JobID"]) in wanted:
+            found[int(row["JobID"])].append(row)
+    return found
+
+
+def _assert_once(rows: list[dict[str, str]], kind: str) -> None:
+    """One outcome of the failure, applied; at most one avoid-site decision with it (SiteBanThreshold reached)."""
+    outcomes = [(d["Kind"], d["State"]) for d in rows if d["Kind"] != "avoid-site"]
+    assert outcomes == [(kind, "Applied")], rows
+    assert len([d for d in rows if d["Kind"] == "avoid-site"]) <= 1, rows
+
+
+def _run(dirac, options: list[str], cycles: int = 1) -> str:
+    run = control.run_agent(dirac.inst, AGENT, cycles=cycles, options=options)
+    assert run.returncode == 0, run.output[-3000:]
+    assert "Cycle was successful" in run.output, run.output[-3000:]
+    return run.output
+
+
+@pytest.fixture(scope="module")
+def world(dirac) -> World:
+    unique = uuid.uuid4().hex[:8]
+    made = dirac.py(f"NAME = {unique!r}\nCOUNT = {JOBS}\n" + SETUP)
+    tid = made["tid"]
+    # WorkflowTaskAgent only hands out tasks older than 30 s
+    dirac.sql("TransformationDB", f"UPDATE TransformationTasks SET CreationTime = UTC_TIMESTAMP() - INTERVAL 2 MINUTE "
+              f"WHERE TransformationID = {tid}")  # fmt: skip
+    run = control.run_agent(
+        dirac.inst,
+        "Transformation/WorkflowTaskAgent",
+        options=["TransType=DataReprocessing", "MonitorTasks=False", "MonitorFiles=False", "shifterProxy="],
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    tasks = dirac.py(f"TID = {tid}\n" + TASKS)
+    jobs = sorted((int(ext), int(task), vector) for task, ext, _, vector in tasks if ext and ext != "0")
+    assert len(jobs) == JOBS, (tasks, run.output[-3000:])
+    # the job path is walked from Waiting: the optimizers get there on their periodic scan
+    deadline = time.monotonic() + 240
+    while True:
+        states = dirac.py(f"JOBS = {[job for job, _, _ in jobs]}\n" + JOB_STATES)
+        if all(status == "Waiting" for status in states.values()):
+            break
+        assert time.monotonic() < deadline, states
+        time.sleep(3)
+    # out of the WorkflowTaskAgent's way (it submits Active transformations only); the agent looks at Idle ones
+    dirac.sql("TransformationDB", f"UPDATE Transformations SET Status = 'Idle' WHERE TransformationID = {tid}")
+    return World(tid=tid, jobs=jobs)
+
+
+def test_report_only_records_and_changes_nothing(dirac, world):
+    jobs = world.take(3)
+    _walk(dirac, {jobs[0][0]: STALLED, jobs[1][0]: APPLICATION, jobs[2][0]: RESCHEDULING})
+    before = _files(dirac, world.tid)
+    output = _run(dirac, ["MinJobAge=0", "TransformationStatuses=Idle"])
+    assert "Cycle done (report-only)" in output
+    assert _files(dirac, world.tid) == before
+    decided = _by_job(_decisions(dirac, world.tid), jobs)
+    assert [(d["Kind"], d["Class"], d["Rule"], d["State"]) for d in decided[jobs[0][0]]] == [
+        ("retry", "infrastructure", "PilotStalled", "ReportOnly")
+    ]
+    assert [(d["Kind"], d["Class"], d["State"]) for d in decided[jobs[1][0]]] == [
+        ("retry", "application", "ReportOnly")
+    ]
+    assert decided[jobs[2][0]] == []  # being rescheduled: not settled
+
+
+def test_failed_jobs_are_classified_and_files_retried_or_given_up_once(dirac, world):
+    stalled, application, killed, upload = world.take(4)
+    _walk(dirac, {stalled[0]: STALLED, application[0]: APPLICATION, killed[0]: KILLED, upload[0]: UPLOAD})
+    _run(dirac, ACT)
+    files = _files(dirac, world.tid)
+    assert files[stalled[2]][:2] == ["Unused", 1]
+    assert files[application[2]][:2] == ["Problematic", 1]  # BudgetApplication=0: given up at once
+    assert files[killed[2]][:2] == ["Assigned", 0]  # a kill is deliberate: recorded only
+    assert files[upload[2]][:2] == ["Unused", 1]
+    decided = _by_job(_decisions(dirac, world.tid), [stalled, application, killed, upload])
+    summary = {job: [(d["Kind"], d["Class"], d["State"]) for d in rows] for job, rows in decided.items()}
+    assert summary == {
+        stalled[0]: [("retry", "infrastructure", "Applied")],
+        application[0]: [("give-up", "application", "Applied")],
+        killed[0]: [("leave", "infrastructure", "Applied")],
+        upload[0]: [("retry", "output-upload", "Applied")],
+    }
+    assert all(d["Site"] == "CTAO.Local.ch" for rows in decided.values() for d in rows)
+    # a second cycle finds nothing new: nothing recorded or changed twice
+    _run(dirac, ACT)
+    assert _files(dirac, world.tid) == files
+    again = _by_job(_decisions(dirac, world.tid), [stalled, application, killed, upload])
+    assert {job: len(rows) for job, rows in again.items()} == dict.fromkeys(again, 1)
+
+
+def test_report_service_and_command(dirac, world):
+    rows = dirac.py(f"TID = {world.tid}\n" + REPORT)
+    kinds = sorted({row["Kind"] for row in rows})
+    assert {"retry", "give-up", "leave"} <= set(kinds)
+    run = dirac.run(
+        [control.dirac_command("dirac-ctao-failure-report"), "--transformation", str(world.tid), "--json"]
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert len(report["decisions"]) == len(rows)
+    assert report["summary"][0]["TransformationID"] == world.tid
+    assert report["summary"][0]["ByClass"]["infrastructure"] >= 2
+    run = dirac.run(
+        [control.dirac_command("dirac-ctao-failure-report"), "--transformation", str(world.tid),
+         "--class", "application"]
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "give-up" in run.stdout and "PilotStalled" not in run.stdout
+
+
+def test_a_pending_decision_of_a_dead_agent_is_applied_once(dirac, world):
+    (job, task, lfn), = world.take(1)
+    _walk(dirac, {job: STALLED})
+    # as if an agent of this host had recorded the retry and died before applying it
+    (owner,), = dirac.sql("FailureManagementDB", "SELECT Owner FROM FMDecisions WHERE Owner != '' ORDER BY DecisionID DESC LIMIT 1")
+    dead = owner.rsplit(":", 2)[0] + ":999999999:1"
+    key = f"outcome:{world.tid}:{task}:{job}:crash"
+    changes = json.dumps({"LFNs": [lfn], "Changes": [[lfn, "Assigned", "Unused"]]})
+    dirac.sql(
+        "FailureManagementDB",
+        "INSERT INTO FMDecisions (IdemKey, Kind, Failure, TransformationID, TaskID, JobID, Site, Class, Rule, NumFiles,"
+        " FileChanges, State, Owner, ClaimTime, CreationTime) VALUES "
+        f"('{key}', 'retry', '{key[8:]}', {world.tid}, {task}, {job}, 'CTAO.Local.ch', 'infrastructure', "
+        f"'PilotStalled', 1, '{changes}', 'Pending', '{dead}', UTC_TIMESTAMP(), "
+        "UTC_TIMESTAMP())",
+    )
+    output = _run(dirac, ACT)
+    assert "Finishing decisions recorded but not applied (1)" in output
+    files = _files(dirac, world.tid)
+    assert files[lfn][:2] == ["Unused", 1]
+    rows = [d for d in _decisions(dirac, world.tid) if d["IdemKey"] == key]
+    assert [r["State"] for r in rows] == ["Applied"]
+    # the real failure of the same job was decided too, and the file was not reset a second time
+    _run(dirac, ACT)
+    assert _files(dirac, world.tid)[lfn][:2] == ["Unused", 1]
+
+
+def _agent_process(dirac, options: list[str], cycles: int = 1) -> subprocess.Popen:
+    args = [control.dirac_command("dirac-agent"), AGENT, "-o", f"MaxCycles={cycles}", "-o", "PollingTime=1"]
+    for opt in options:
+        args += ["-o", opt]
+    env = dirac.inst.environment(user=None)
+    env["PATH"] = f"{control.venv_bin()}:{env.get('PATH', '')}"
+    return subprocess.Popen(
+        args, env=env, cwd=dirac.inst.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def test_killed_mid_cycle_then_restarted_nothing_lost_or_doubled(dirac, world):
+    jobs = world.take(5)
+    _walk(dirac, {job: (STALLED if i % 2 else INPUT) for i, (job, _, _) in enumerate(jobs)})
+    proc = _agent_process(dirac, ACT)
+    killed_at = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if b"Recorded " in line:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = line.decode(errors="replace")
+            break
+    proc.wait(timeout=60)
+    assert killed_at is not None, "the agent never reached the recording step"
+    _run(dirac, ACT)
+    files = _files(dirac, world.tid)
+    decided = _by_job(_decisions(dirac, world.tid), jobs)
+    for job, _, lfn in jobs:
+        _assert_once(decided[job], "retry")
+        assert files[lfn][:2] == ["Unused", 1], (lfn, files[lfn])
+
+
+def test_two_agents_at_once_act_once(dirac, world):
+    jobs = world.take(3)
+    _walk(dirac, {job: UPLOAD for job, _, _ in jobs})
+    first, second = _agent_process(dirac, ACT), _agent_process(dirac, ACT)
+    outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in (first, second)]
+    assert all("Cycle was successful" in out for out in outputs), outputs[0][-2000:] + outputs[1][-2000:]
+    files = _files(dirac, world.tid)
+    decided = _by_job(_decisions(dirac, world.tid), jobs)
+    for job, _, lfn in jobs:
+        _assert_once(decided[job], "retry")
+        assert files[lfn][:2] == ["Unused", 1], (lfn, files[lfn])
+
+
+def test_mariadb_restart_between_cycles_the_next_cycle_recovers(dirac, world):
+    before, after = world.take(1)[0], world.take(1)[0]
+    _walk(dirac, {before[0]: STALLED})
+    proc = _agent_process(dirac, ACT, cycles=40)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            lines.append(raw.decode(errors="replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Cycle done" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines[-50:])
+            time.sleep(0.5)
+        # restart the instance's MariaDB under the running agent
+        assert processes.stop(processes.Process(dirac.inst, mariadb.MYSQL_KEY))
+        time.sleep(2)
+        mariadb.ensure_running(dirac.inst, dirac.inst.identity())
+        _walk(dirac, {after[0]: STALLED})
+        done_before = sum("Cycle done" in line for line in lines)
+        deadline = time.monotonic() + 120
+        while True:
+            files = _files(dirac, world.tid)
+            if files[after[2]][0] == "Unused":
+                break
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines[-80:])
+            time.sleep(2)
+        assert sum("Cycle done" in line for line in lines) > done_before
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        reader.join(timeout=10)
+    files = _files(dirac, world.tid)
+    decided = _by_job(_decisions(dirac, world.tid), [before, after])
+    for job, _, lfn in (before, after):
+        _assert_once(decided[job], "retry")
+        assert files[lfn][:2] == ["Unused", 1]

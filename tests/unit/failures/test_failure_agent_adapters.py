@@ -1,0 +1,380 @@
+"""The agent's DB-free parts: ConfigTemplate vs options model, fact gathering and applying with stubbed clients,
+the report's formatting and filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from diraccfg import CFG
+
+import CTAODIRAC.TransformationSystem as ts
+from CTAODIRAC.Core.Failures import DecisionKind, FailureAgentOptions, decide
+from CTAODIRAC.Core.Failures.decisions import failure_key, outcome_key
+from CTAODIRAC.TransformationSystem.Utilities import FailureActions, FailureFacts, FailureReport
+
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+TEMPLATE = Path(ts.__file__).parent / "ConfigTemplate.cfg"
+
+
+# --- ConfigTemplate.cfg and the options model agree -------------------------------------------------------------
+
+
+def _cs_text(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ", ".join(str(getattr(item, "value", item)) for item in default)
+    return str(default)
+
+
+def test_config_template_documents_every_option_once_as_the_model_does():
+    section = CFG().loadFromFile(str(TEMPLATE))["Agents"]["FailureManagementAgent"]
+    options = [name for name in section.listOptions() if name != "PollingTime"]
+    assert options == list(FailureAgentOptions.cs_names())
+    for name, (doc, default) in FailureAgentOptions.documentation().items():
+        assert section.getOption(name) == _cs_text(default), name
+        comment = " ".join(section.getComment(name).split())
+        assert comment == " ".join(doc.split()), name
+    assert section.listSections() == ["Rules"]
+    # the template's values parse back to the defaults
+    assert FailureAgentOptions.from_cs(section.getAsDict()) == FailureAgentOptions()
+
+
+def test_config_template_has_the_service_port():
+    cfg = CFG().loadFromFile(str(TEMPLATE))
+    assert int(cfg.getOption("Services/FailureManagement/Port")) > 9000
+
+
+# --- fact gathering ------------------------------------------------------------------------------------------------
+
+
+class StubSources:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        old = NOW - timedelta(hours=1)
+        self.jobs = {
+            100: {"Status": "Failed", "MinorStatus": "Job stalled: pilot not running", "ApplicationStatus": "",
+                  "Site": "LCG.A.xx", "LastUpdateTime": old.strftime("%Y-%m-%d %H:%M:%S"), "JobGroup": "00000005",
+                  "JobName": "00000005_00000001"},
+            101: {"Status": "Failed", "MinorStatus": "Uploading Output Data", "ApplicationStatus": "",
+                  "Site": "LCG.A.xx", "LastUpdateTime": old, "JobGroup": "00000005", "JobName": "00000005_00000002"},
+            102: {"Status": "Failed", "MinorStatus": "Input Data Resolution", "ApplicationStatus": "",
+                  "Site": "LCG.A.xx", "LastUpdateTime": NOW - timedelta(seconds=10), "JobGroup": "00000005",
+                  "JobName": "00000005_00000003"},
+            103: {"Status": "Failed", "MinorStatus": "x", "JobGroup": "00000099", "JobName": "00000099_00000001",
+                  "LastUpdateTime": old},
+        }  # fmt: skip
+
+    def transformations(self, statuses, types):
+        self.calls.append("transformations")
+        return [
+            {"TransformationID": 5, "Status": "Active", "Type": "DataReprocessing", "GroupSize": 2},
+            {"TransformationID": 6, "Status": "Active", "Type": "Merging", "GroupSize": 3},
+        ]
+
+    def transformation_statuses(self, ids):
+        self.calls.append("transformation_statuses")
+        return {4: "Completed", 3: "Active"}
+
+    def production_links(self, ids):
+        self.calls.append("production_links")
+        return {5: {4}, 6: {5}}, {5: 1, 6: 1}
+
+    def active_productions(self):
+        self.calls.append("active_productions")
+        return {1: {4, 5, 6}}
+
+    def failed_jobs(self, transformation_ids, since):
+        self.calls.append("failed_jobs")
+        self.since = since
+        return list(self.jobs)
+
+    def job_attributes(self, job_ids):
+        self.calls.append("job_attributes")
+        return {j: self.jobs[j] for j in job_ids}
+
+    def tasks_of_jobs(self, transformation_ids, job_ids):
+        self.calls.append("tasks_of_jobs")
+        self.asked_jobs = set(job_ids)
+        rows = {100: (1, "/a;/b"), 101: (2, "/c"), 102: (3, "/d")}
+        return [{"TransformationID": 5, "TaskID": rows[j][0], "ExternalID": str(j), "InputVector": rows[j][1]}
+                for j in job_ids if j in rows]  # fmt: skip
+
+    def files(self, transformation_ids, lfns):
+        self.calls.append("files")
+        return [{"TransformationID": 5, "LFN": lfn, "Status": "Assigned", "ErrorCount": 0, "TaskID": task}
+                for lfn, task in (("/a", 1), ("/b", 1), ("/c", 2), ("/d", 3)) if lfn in lfns]  # fmt: skip
+
+    def file_counts(self, transformation_ids):
+        self.calls.append("file_counts")
+        self.counted = set(transformation_ids)
+        return {5: {"Assigned": 4, "Processed": 10}}
+
+    def files_max_reset_counter(self):
+        return 10
+
+
+class StubRecords:
+    def __init__(self, recorded=()):
+        self.recorded = set(recorded)
+
+    def existing_keys(self, keys, *, act):
+        return {key for key in keys if key in self.recorded}
+
+    def status_decision_keys(self, transformation_ids, production_ids, *, act):
+        return set()
+
+    def file_failures(self, transformation_id, lfns):
+        return {"/a": {"infrastructure": 2}}
+
+    def site_failures(self, transformation_ids):
+        return {5: {("LCG.A.xx", "infrastructure"): 1}}
+
+
+def test_gather_reads_only_new_settled_failures_in_bulk():
+    sources = StubSources()
+    already = outcome_key(failure_key(5, 2, 101, NOW - timedelta(hours=1)))
+    options = FailureAgentOptions(MinJobAge=60)
+    high_water = NOW - timedelta(hours=2)
+    gathered = FailureFacts.gather(sources, StubRecords({already}), options, NOW, high_water)
+
+    # one call of each kind, whatever the number of transformations and jobs
+    assert sorted(sources.calls) == sorted(set(sources.calls))
+    assert sources.since == high_water - FailureFacts.HIGH_WATER_OVERLAP
+    # 101 is already decided, 102 is too young, 103 belongs to a transformation out of scope
+    assert sources.asked_jobs == {100}
+    trans = {t.transformation_id: t for t in gathered.facts.transformations}
+    (task,) = trans[5].tasks
+    assert (task.task_id, task.lfns, task.job.site) == (1, ("/a", "/b"), "LCG.A.xx")
+    assert trans[5].files["/a"].failures == {"infrastructure": 2}
+    assert trans[5].parents == {4: "Completed"} and trans[5].production_id == 1
+    assert trans[6].parents == {5: "Active"}
+    # only transformations whose parents are done have their files counted
+    assert sources.counted == {5}
+    assert trans[5].file_counts == {"Assigned": 4, "Processed": 10}
+    assert already in gathered.recorded_keys
+    # the young failure holds the high-water mark back
+    assert gathered.high_water == NOW - timedelta(seconds=10)
+    assert (gathered.changed_jobs, gathered.new_failures) == (3, 1)
+
+    decisions = decide(gathered.facts, options, None, gathered.recorded_keys)
+    assert [(d.kind, d.job_id) for d in decisions] == [(DecisionKind.RETRY, 100)]
+
+
+def test_gather_with_nothing_in_scope_makes_one_call():
+    class Empty(StubSources):
+        def transformations(self, statuses, types):
+            self.calls.append("transformations")
+            return []
+
+    sources = Empty()
+    gathered = FailureFacts.gather(sources, StubRecords(), FailureAgentOptions(CompleteProductions=False), NOW, None)
+    assert sources.calls == ["transformations"]
+    assert gathered.high_water == NOW
+
+
+def test_parse_time():
+    assert FailureFacts.parse_time("2025-03-01 12:00:00") == NOW
+    assert FailureFacts.parse_time(datetime(2025, 3, 1, 12)) == NOW
+    assert FailureFacts.parse_time(None) is None and FailureFacts.parse_time("None") is None
+
+
+# --- recording and applying --------------------------------------------------------------------------------------
+
+
+class StubDB:
+    def __init__(self, duplicate_keys=()):
+        self.duplicates = set(duplicate_keys)
+        self.groups: list[list[str]] = []
+        self.marked: dict[int, tuple[str, dict]] = {}
+        self.next_id = 1
+
+    def record(self, decisions, *, report_only, owner, expected_status):
+        if decisions[0].key in self.duplicates:
+            return []
+        self.groups.append([d.key for d in decisions])
+        ids = list(range(self.next_id, self.next_id + len(decisions)))
+        self.next_id += len(decisions)
+        return ids
+
+    def mark(self, decision_id, state, result):
+        self.marked[decision_id] = (state, json.loads(json.dumps(result)))
+
+
+class StubRPC:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def setFileStatusForTransformation(self, tid, updates):
+        self.calls.append(("set", tid, updates))
+        return {"OK": True, "Value": None}
+
+
+class StubTC:
+    """Files as DIRAC shows them when the decisions are applied; DIRAC's state machine is the real client's."""
+
+    def __init__(self, files):
+        self.files = files
+        self.calls: list[Any] = []
+        from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+
+        self._real = TransformationClient.__new__(TransformationClient)
+        self._real.maxResetCounter = 10
+
+    def getTransformationFiles(self, condDict, columns):
+        self.calls.append(("get", condDict["TransformationID"]))
+        return {"OK": True, "Value": [dict(row, LFN=lfn) for lfn, row in self.files.items() if lfn in condDict["LFN"]]}
+
+    def _applyTransformationFilesStateMachine(self, *args):
+        return self._real._applyTransformationFilesStateMachine(*args)
+
+    def _wasFileInError(self, *args):
+        return self._real._wasFileInError(*args)
+
+    def _getRPC(self):
+        return StubRPC(self.calls)
+
+
+class Log:
+    def __init__(self):
+        self.errors = []
+
+    def error(self, *args):
+        self.errors.append(args)
+
+    def notice(self, *args):
+        pass
+
+
+def _failure_facts():
+    sources = StubSources()
+    options = FailureAgentOptions(MinJobAge=60, ReportOnly=False)
+    gathered = FailureFacts.gather(sources, StubRecords(), options, NOW, None)
+    return options, gathered, decide(gathered.facts, options, None, gathered.recorded_keys)
+
+
+def test_apply_changes_only_files_still_as_the_decision_saw_them():
+    options, gathered, decisions = _failure_facts()
+    assert [d.kind for d in decisions] == [DecisionKind.RETRY, DecisionKind.RETRY]  # jobs 100 and 101
+    files = {
+        "/a": {"Status": "Assigned", "ErrorCount": 0, "FileID": 1, "TaskID": 1},
+        "/b": {"Status": "Assigned", "ErrorCount": 0, "FileID": 2, "TaskID": 7},  # taken by another task since
+        "/c": {"Status": "Processed", "ErrorCount": 0, "FileID": 3, "TaskID": 2},  # moved on
+    }
+    tc = StubTC(files)
+    db = StubDB()
+    actions = FailureActions.Actions(db, tc, None, Log(), owner="h:1:1")
+    outcome = FailureActions.Outcome()
+    owned = actions.record(decisions, report_only=False, expected_status=gathered.expected_status, outcome=outcome)
+    actions.apply(owned, outcome)
+    sets = [call for call in tc.calls if call[0] == "set"]
+    assert sets == [("set", 5, {1: ["Unused", True]})]
+    assert outcome.files_changed == 1 and outcome.skipped_changes == 2
+    assert all(state == "Applied" for state, _ in db.marked.values())
+    skipped = {lfn: why for _, result in db.marked.values() for lfn, why in result.get("Skipped", {}).items()}
+    assert "another task" not in skipped["/b"] and "task 7" in skipped["/b"]
+    assert "now Processed" in skipped["/c"]
+
+
+def test_applying_twice_changes_nothing_the_second_time():
+    options, gathered, decisions = _failure_facts()
+    files = {lfn: {"Status": "Assigned", "ErrorCount": 0, "FileID": i, "TaskID": task}
+             for i, (lfn, task) in enumerate((("/a", 1), ("/b", 1), ("/c", 2)), 1)}  # fmt: skip
+    tc = StubTC(files)
+    actions = FailureActions.Actions(StubDB(), tc, None, Log(), owner="h:1:1")
+    outcome = FailureActions.Outcome()
+    owned = actions.record(decisions, report_only=False, expected_status={}, outcome=outcome)
+    actions.apply(owned, outcome)
+    for call in tc.calls:
+        if call[0] == "set":
+            for file_id, (status, _) in call[2].items():
+                lfn = next(lfn for lfn, row in files.items() if row["FileID"] == file_id)
+                files[lfn]["Status"] = status
+    tc.calls.clear()
+    actions.apply(owned, FailureActions.Outcome())  # e.g. a recovered Pending decision applied again
+    assert [call for call in tc.calls if call[0] == "set"] == []
+
+
+def test_a_group_already_recorded_elsewhere_is_not_applied():
+    options, gathered, decisions = _failure_facts()
+    db = StubDB(duplicate_keys={decisions[0].key})
+    actions = FailureActions.Actions(db, StubTC({}), None, Log(), owner="h:1:1")
+    outcome = FailureActions.Outcome()
+    owned = actions.record(decisions, report_only=False, expected_status={}, outcome=outcome)
+    assert [a.decision_id for a in owned] == [1] and outcome.duplicates == 1
+
+
+def test_report_only_owns_nothing():
+    options, gathered, decisions = _failure_facts()
+    actions = FailureActions.Actions(StubDB(), StubTC({}), None, Log(), owner="h:1:1")
+    outcome = FailureActions.Outcome()
+    assert actions.record(decisions, report_only=True, expected_status={}, outcome=outcome) == []
+    assert len(outcome.recorded) == 2
+
+
+def test_group_decisions_puts_the_outcome_first():
+    from CTAODIRAC.Core.Failures import Decision
+
+    avoid = Decision(kind=DecisionKind.AVOID_SITE, key="avoid-site:f", failure="f")
+    retry = Decision(kind=DecisionKind.RETRY, key="outcome:f", failure="f")
+    flush = Decision(kind=DecisionKind.FLUSH, key="flush:1:x")
+    assert FailureActions.group_decisions([avoid, retry, flush]) == [[retry, avoid], [flush]]
+
+
+def test_owner_liveness():
+    me = FailureActions.owner_id()
+    host = me.rsplit(":", 2)[0]
+    assert not FailureActions.owner_is_dead(me)
+    assert FailureActions.owner_is_dead(f"{host}:999999999:1")
+    assert not FailureActions.owner_is_dead("elsewhere.example:1:1")
+    assert not FailureActions.owner_is_dead("garbage")
+
+
+# --- report ------------------------------------------------------------------------------------------------------
+
+
+def test_report_filters_and_since():
+    from CTAODIRAC.TransformationSystem.scripts.dirac_ctao_failure_report import UsageError, parse_filters, parse_since
+
+    assert parse_filters({"transformation": "1,2", "class": "Software", "site": "A, B", "since": "2025-03-01"}) == {
+        "TransformationID": [1, 2], "Class": ["software"], "Site": ["A", "B"], "Since": "2025-03-01 00:00:00",
+    }  # fmt: skip
+    assert parse_since("2h", NOW) == "2025-03-01 10:00:00"
+    for bad in ({"transformation": "x"}, {"class": "infra"}, {"since": "yesterday"}):
+        with pytest.raises(UsageError):
+            parse_filters(bad)
+
+
+def test_where_clause_is_parameterised():
+    from CTAODIRAC.TransformationSystem.DB.FailureManagementDB import where_clause
+
+    sql, args = where_clause({"TransformationID": [1, 2], "Class": "software", "Since": "2025-03-01 00:00:00"})
+    assert sql == " WHERE TransformationID IN (%s, %s) AND Class IN (%s) AND CreationTime >= %s"
+    assert args == [1, 2, "software", "2025-03-01 00:00:00"]
+    with pytest.raises(ValueError):
+        where_clause({"Reason; DROP TABLE x": 1})
+
+
+def test_summaries():
+    rows = [
+        {"TransformationID": 5, "ProductionID": 1, "Kind": "retry", "Class": "infrastructure", "Site": "A",
+         "State": "Applied", "Decisions": 3, "Files": 3, "Last": datetime(2025, 3, 1)},
+        {"TransformationID": 5, "ProductionID": 1, "Kind": "give-up", "Class": "application", "Site": "B",
+         "State": "Applied", "Decisions": 1, "Files": 2, "Last": datetime(2025, 3, 2)},
+        {"TransformationID": 5, "ProductionID": 1, "Kind": "avoid-site", "Class": "infrastructure", "Site": "A",
+         "State": "Applied", "Decisions": 1, "Files": 1, "Last": datetime(2025, 3, 1)},
+    ]  # fmt: skip
+    (summary,) = FailureReport.summary_rows(rows)
+    assert summary["Failures"] == 4
+    assert summary["ByClass"] == {"infrastructure": 3, "application": 1}
+    assert summary["ByKind"] == {"retry": 3, "give-up": 1, "avoid-site": 1}
+    assert summary["Last"] == "2025-03-02 00:00:00"
+    assert "infrastructure 3" in FailureReport.summary_table([summary])
+    _, _, decisions = _failure_facts()
+    lines = FailureReport.cycle_summary_lines(decisions, report_only=True)
+    assert lines == [
+        "transformation 5: failures by class: infrastructure 1, output-upload 1; by site: LCG.A.xx 2; "
+        "would do: files 3, retry 2"
+    ]

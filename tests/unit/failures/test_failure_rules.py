@@ -21,6 +21,13 @@ F = FailureClass
 # (Status, MinorStatus, ApplicationStatus, expected class, expected rule): strings as DIRAC 9.1 sets them.
 REALISTIC = [
     ("Failed", "Job stalled: pilot not running", "Unknown", F.INFRASTRUCTURE, "PilotStalled"),
+    # dirac-ctao-run-step's exit codes, as DIRAC's workflow reports them (docs/job-side.md)
+    ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 2", F.INPUT_DATA,
+     "RunStepInput"),
+    ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 3", F.OUTPUT_UPLOAD,
+     "RunStepUpload"),
+    ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 1", F.APPLICATION,
+     "ApplicationErrors"),
     ("Failed", "Watchdog identified this job as stalled", "", F.INFRASTRUCTURE, "WatchdogStalled"),
     ("Failed", "Job has reached the CPU limit of the queue", "", F.INFRASTRUCTURE, "CPULimit"),
     ("Failed", "Job has exceeded maximum wall clock time", "", F.INFRASTRUCTURE, "WallClockLimit"),
@@ -263,3 +270,4 @@ def test_bad_use_default_rules_and_bad_rules_section():
         rule_table_from_cs({"UseDefaultRules": "maybe"})
     with pytest.raises(RuleConfigError, match="Rules must be a section"):
         rule_table_from_cs({"Rules": "PilotStalled"})
+

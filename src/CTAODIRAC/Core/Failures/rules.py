@@ -146,6 +146,13 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "Downloading InputSandbox",
         "Priority": "330",
     },
+    # dirac-ctao-run-step (the job side of CTAODIRAC productions) exits 2 when an input, configuration or
+    # model file is missing; DIRAC's workflow then reports only its exit status
+    "RunStepInput": {
+        "Class": "input-data",
+        "ApplicationStatus": "re:'dirac-ctao-run-step' Exited With Status 2$",
+        "Priority": "340",
+    },
     # --- output upload ---------------------------------------------------------------------------------
     "OutputDataUpload": {
         "Class": "output-upload",
@@ -171,6 +178,12 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "Class": "output-upload",
         "ApplicationStatus": "re:fail(ed|ure)? (to )?upload|upload(ing)? (of )?output.*fail",
         "Priority": "440",
+    },
+    # dirac-ctao-run-step exits 3 when an output could be neither stored nor put in a failover request
+    "RunStepUpload": {
+        "Class": "output-upload",
+        "ApplicationStatus": "re:'dirac-ctao-run-step' Exited With Status 3$",
+        "Priority": "450",
     },
     # --- application: the payload's own failure --------------------------------------------------------
     "ApplicationErrors": {

@@ -1,6 +1,7 @@
 # CTAODIRAC developer commands. See README.md.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+CTAPIPE_PY := .venv-ctapipe/bin/python
 LOCAL := $(VENV)/bin/dirac-ctao-local
 
 .PHONY: install up down status env demo test test-unit test-integration bench lock clean-local
@@ -22,8 +23,10 @@ demo: up            ## the main job: local DIRAC up, then the example production
 
 test: test-unit test-integration   ## every test (brings the local DIRAC up if needed)
 
-test-unit:
+test-unit:           ## unit tests; the toy ctapipe source's in the ctapipe environment (Python 3.12) when made
 	$(PY) -m pytest tests/unit -q
+	@if [ -x $(CTAPIPE_PY) ]; then $(CTAPIPE_PY) -m pytest tests/unit/toyevents -q -p no:cacheprovider; \
+	else echo "test-unit: no $(CTAPIPE_PY) (no python3.12 at install): the toy ctapipe source was not tested"; fi
 
 test-integration:
 	$(PY) -m pytest tests/integration -q

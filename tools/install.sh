@@ -11,7 +11,16 @@ VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
 
 DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
               build-essential openssl ca-certificates procps git)
-PY=$(command -v python3.11 || true)
+# A usable interpreter of a version: on PATH (a pyenv shim only counts if it runs), in pyenv, or Debian's.
+find_python() {
+    local v=$1 c
+    for c in "$(command -v "python$v" || true)" "$(pyenv root 2>/dev/null)"/versions/"$v"*/bin/"python$v" \
+             "/usr/bin/python$v"; do
+        [ -n "$c" ] && [ -x "$c" ] && "$c" -c 'import venv' >/dev/null 2>&1 && { echo "$c"; return 0; }
+    done
+    return 1
+}
+PY=$(find_python 3.11 || true)
 [ -n "$PY" ] || DEB_PACKAGES+=(python3.11 python3.11-venv)
 
 missing=()
@@ -28,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-PY=$(command -v python3.11)
+PY=$(find_python 3.11)
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "install: creating $VENV with $PY"
@@ -44,3 +53,18 @@ export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 "$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" \
     -c requirements/lock.txt --override requirements/overrides.txt -e ".[testing]"
 echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"
+
+# The payload environment of the ctapipe steps: ctapipe 0.32 needs Python >= 3.12 (DIRAC's services need 3.11),
+# so it is a second environment, with this package's toy DL0 source (the ctapipe_io plugin) in it.
+CTAPIPE_VENV=${CTAODIRAC_CTAPIPE_VENV:-$ROOT/.venv-ctapipe}
+PY312=$(find_python 3.12 || true)
+if [ -z "$PY312" ]; then
+    echo "install: no python3.12 here: the ctapipe payload environment is not made (its tests will say so)"
+else
+    [ -x "$CTAPIPE_VENV/bin/python" ] || "$PY312" -m venv --copies "$CTAPIPE_VENV"
+    "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --compile-bytecode \
+        -r requirements/ctapipe-lock.txt
+    # only the package's toy source is used in this environment: not its DIRAC dependency
+    "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --no-deps -e .
+    echo "install: ready: $CTAPIPE_VENV (ctapipe $("$CTAPIPE_VENV/bin/python" -c 'import ctapipe; print(ctapipe.__version__)'))"
+fi

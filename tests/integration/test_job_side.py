@@ -54,7 +54,9 @@ REGISTER = """
 import os, tempfile
 from DIRAC.DataManagementSystem.Client.DataManager import DataManager
 from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
 fc = FileCatalogClient()
+CatalogMetadata(fc).ensure_fields(file={"nsb": "int"})  # as a submission using nsb would declare it
 assert fc.createDirectory(BASE)["OK"]
 assert fc.setMetadata(BASE, {"MCCampaign": CAMPAIGN, "data_level": 1, "outputType": "Data"})["OK"]
 lfns = []

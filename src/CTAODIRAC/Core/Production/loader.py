@@ -151,13 +151,27 @@ def load_plan(
     filename: str | None = None,
     dataset_resolver: DatasetResolver | None = None,
     production_name: str | None = None,
+    cwl_inputs: str | Path | None = None,
 ) -> Plan:
-    """Read, validate and check a production file (native or legacy) and return its plan.
+    """Read, validate and check a production file (native, legacy or CWL) and return its plan.
 
     Give ``path``, or ``text`` (with an optional ``filename`` for messages). ``production_name`` names the
     single production of a legacy file (default: the file's stem). Raises
     :class:`~.errors.ProductionSpecError` whose issues carry file, line, column and key path.
+    A ``.cwl`` file (or one with a top-level ``cwlVersion``) is a CWL Workflow read by
+    :func:`CTAODIRAC.Core.CWL.load_cwl_plan`, with ``cwl_inputs`` as its inputs file.
     """
+    if text is None and path is not None:  # --- CWL files (docs/cwl.md): the same plan, read by Core.CWL
+        from ..CWL.loader import is_cwl, load_cwl_plan
+
+        if is_cwl(path):
+            return load_cwl_plan(
+                path,
+                inputs=cwl_inputs,
+                filename=filename,
+                dataset_resolver=dataset_resolver,
+                production_name=production_name,
+            )
     if text is None:
         if path is None:
             raise TypeError("give a path or a text")
@@ -179,6 +193,44 @@ def load_plan(
             spec = ProductionFile.model_validate(document.data)
         except ValidationError as exc:
             raise SpecValidationError(issues_from_validation_error(exc, document.data, ProductionFile)) from None
-        return build_plan(spec, source=name, dataset_resolver=dataset_resolver)
+        plan = build_plan(spec, source=name, dataset_resolver=dataset_resolver)
     except ProductionSpecError as exc:
         raise exc.with_issues(document.locate(exc.issues)) from None
+    return _with_cwl_jobs(plan, spec, document, path)
+
+
+# --- CWL seam (docs/cwl.md): an ``executable`` step with ``cwl: TOOL`` gets the tool's job description
+def _with_cwl_jobs(plan: Plan, spec: ProductionFile, document: SourceDocument, path: str | Path | None) -> Plan:
+    """The plan with ``job.extra["cwl"]`` (a :class:`~CTAODIRAC.Core.CWL.job.CWLJobDescription`) for every
+    step whose source step names a CWL CommandLineTool; errors located in the CWL file or at ``cwl``."""
+    from .models import ExecutableStep
+
+    wanted = {
+        step.name: (step.source, source.cwl)
+        for step in plan.steps
+        if len(step.source) == 4
+        and isinstance(source := spec.productions[step.source[1]].steps[step.source[3]], ExecutableStep)
+        and source.cwl
+    }
+    if not wanted:
+        return plan
+    from ..CWL.loader import load_cwl_job
+
+    base = Path(path).parent if path is not None else Path.cwd()
+    jobs: dict[str, dict[str, Any]] = {}
+    for key_path, cwl in {value for value in wanted.values()}:
+        tool = base / cwl
+        if not tool.is_file():
+            issue = Issue(message=f"no CWL file '{cwl}' (looked for {tool})", path=tuple(key_path) + ("cwl",))
+            raise SpecValidationError(document.locate([issue]))
+        jobs[cwl] = load_cwl_job(tool, require_inputs=False).model_dump(mode="json")
+    productions = []
+    for production in plan.productions:
+        steps = []
+        for step in production.steps:
+            if step.name in wanted:
+                extra = {**step.job.extra, "cwl": jobs[wanted[step.name][1]]}
+                step = step.model_copy(update={"job": step.job.model_copy(update={"extra": extra})})
+            steps.append(step)
+        productions.append(production.model_copy(update={"steps": steps}))
+    return plan.model_copy(update={"productions": productions})

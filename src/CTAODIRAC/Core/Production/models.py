@@ -307,6 +307,9 @@ class ExecutableStep(_ConsumingStep):
     """DIRAC transformation type."""
     program_category: Annotated[str, Field(pattern=VARIABLE_PATTERN)] | None = None
     """When set, the output query records ``<category>_prog`` = executable and ``<category>_prog_version``."""
+    cwl: Annotated[str, Field(min_length=1, pattern=r"^[^$]+$")] | None = None
+    """A CWL CommandLineTool (path relative to this file, no matrix variables) the jobs run: its job
+    description (sandbox, requirements, container) is read from it and checked (docs/cwl.md)."""
 
 
 Step = Annotated[

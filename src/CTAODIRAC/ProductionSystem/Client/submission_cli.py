@@ -43,11 +43,12 @@ def _dataset_resolver(name: str) -> dict:
     return json.loads(query) if isinstance(query, str) else dict(query)
 
 
-def _resolved(file: Path, name: str | None, plan: Plan, errors: Console) -> Plan | None:
+def _resolved(file: Path, name: str | None, plan: Plan, errors: Console, cwl_inputs: Path | None) -> Plan | None:
+    """The plan with the queries of its datasets read from the catalog (the file read again with them)."""
     if not plan.unresolved_datasets:
         return plan
     try:
-        return load_plan(file, production_name=name, dataset_resolver=_dataset_resolver)
+        return load_plan(file, production_name=name, dataset_resolver=_dataset_resolver, cwl_inputs=cwl_inputs)
     except ProductionSpecError as error:
         for issue in error.issues:
             errors.print(f"error: {issue}")
@@ -72,13 +73,13 @@ def job_side_settings() -> dict:
 
 
 def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, output_json: Path | None,
-           errors: Console) -> int:
+           errors: Console, cwl_inputs: Path | None = None) -> int:
     """Create and start the plan's productions; print (and optionally write) what was created."""
     if not _initialise(errors):
         return EXIT_FAILED
     from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter, SubmissionError
 
-    resolved = _resolved(file, name, plan, errors)
+    resolved = _resolved(file, name, plan, errors, cwl_inputs)
     if resolved is None:
         return EXIT_BAD_INPUT
     base = base_path or resolved.base_path or DEFAULT_BASE_PATH
@@ -103,7 +104,8 @@ def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, outp
     return EXIT_OK
 
 
-def test_jobs(file: Path, name: str | None, plan: Plan, mode: str, errors: Console) -> int:
+def test_jobs(file: Path, name: str | None, plan: Plan, mode: str, errors: Console,
+              cwl_inputs: Path | None = None) -> int:
     """Submit one test job per first-level step (inputs: up to a group of the files its query selects)."""
     if not _initialise(errors):
         return EXIT_FAILED
@@ -112,7 +114,7 @@ def test_jobs(file: Path, name: str | None, plan: Plan, mode: str, errors: Conso
     from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
     from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import job_body_job
 
-    resolved = _resolved(file, name, plan, errors)
+    resolved = _resolved(file, name, plan, errors, cwl_inputs)
     if resolved is None:
         return EXIT_BAD_INPUT
     catalog = CatalogMetadata()

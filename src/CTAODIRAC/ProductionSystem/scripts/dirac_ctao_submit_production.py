@@ -2,7 +2,8 @@
 
 By default FILE is read, checked and printed as a plan, offline (no DIRAC configuration or proxy needed).
 
-FILE is in the native format (docs/production-yaml.md) or the legacy CTADIRAC format (top-level ProdSteps).
+FILE is in the native format (docs/production-yaml.md), the legacy CTADIRAC format (top-level ProdSteps),
+or a CWL Workflow with dirac: hints (a .cwl file, docs/cwl.md; --inputs gives its inputs file).
 
 Exit codes: 0 success; 1 DIRAC error or action not available; 2 bad input or usage; 130 interrupted.
 
@@ -23,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from CTAODIRAC.Core.CWL.loader import is_cwl
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.Core.Production.plan import Plan, PlannedStep
@@ -167,7 +169,7 @@ def _report_spec_error(error: ProductionSpecError) -> None:
 
 @app.command(help=__doc__)
 def submit_production(
-    file: Annotated[Path | None, typer.Argument(help="Production YAML file (native or legacy format).")] = None,
+    file: Annotated[Path | None, typer.Argument(help="Production file: YAML (native, legacy) or CWL.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the plan as JSON on stdout (nothing else on stdout).")
     ] = False,
@@ -190,6 +192,9 @@ def submit_production(
     offline: Annotated[
         bool, typer.Option("--offline", help="Dry run: do not ask the catalog how many files the inputs match.")
     ] = False,
+    inputs: Annotated[  # --- CWL (docs/cwl.md)
+        Path | None, typer.Option("--inputs", help="Inputs file of a CWL workflow (values of its parameters).")
+    ] = None,
 ) -> None:
     errors = _errors()
     try:
@@ -208,8 +213,11 @@ def submit_production(
         if submit and mode is not None:
             errors.print("Usage error: --submit and --mode are exclusive.")
             raise typer.Exit(EXIT_BAD_INPUT)
+        if inputs is not None and not is_cwl(file):  # --- CWL (docs/cwl.md)
+            errors.print("Usage error: --inputs goes with a CWL file (.cwl).")
+            raise typer.Exit(EXIT_BAD_INPUT)
         try:
-            plan = load_plan(file, production_name=name)
+            plan = load_plan(file, production_name=name, cwl_inputs=inputs)
         except ProductionSpecError as error:
             _report_spec_error(error)
             raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -217,9 +225,9 @@ def submit_production(
             from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when asked
 
             if submit:
-                code = submission_cli.submit(file, name, plan, base_path, output_json, errors)
+                code = submission_cli.submit(file, name, plan, base_path, output_json, errors, inputs)
             else:
-                code = submission_cli.test_jobs(file, name, plan, mode.value, errors)
+                code = submission_cli.test_jobs(file, name, plan, mode.value, errors, inputs)
             raise typer.Exit(code)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_json_dict(), indent=2) + "\n")

@@ -1,0 +1,294 @@
+"""A CWL CommandLineTool plus an inputs file -> the description of one DIRAC job (pure data).
+
+What goes where:
+
+- the CWL file, the inputs file and every local File/Directory input -> the input sandbox;
+- ``lfn://`` File inputs -> the job's input data (LFNs);
+- outputs listed in ``dirac:Job.outputs`` -> output data (catalog path, metadata, SE);
+  every other output (its glob; ``stdout``/``stderr`` outputs by their file name) -> the output sandbox;
+- ``ResourceRequirement`` -> processors (``coresMin``, ``coresMax``) and memory (``ramMin``, MiB);
+- ``DockerRequirement`` -> the container image; ``SoftwareRequirement`` -> software packages;
+- ``dirac:Job`` -> job name, CPU time, sites, banned sites, tags.
+
+The DIRAC side (``Job`` API, running cwltool on the worker, registering outputs) is the job-side work;
+this module only decides, and refuses what cannot work (unknown or missing inputs, missing local files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..Production.errors import Issue, KeyPath, SpecValidationError
+from ..Production.loader import SourceDocument, parse_document
+from ..Production.models import OutputMetadata
+from .document import CWLDocument, display_name, entries, requirement
+from .workflow import lfn_path
+
+__all__ = ["CWLJobDescription", "OutputData", "SoftwarePackage", "job_description", "read_inputs"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class OutputData(_Model):
+    """One output uploaded to the catalog."""
+
+    output: str
+    """Output id in the tool."""
+    glob: str | None = None
+    """The tool's glob for it (``None`` for ``stdout``/``stderr`` outputs without a file name)."""
+    lfn: str
+    """Catalog path: a directory when it ends with ``/`` (the file keeps its name)."""
+    metadata: OutputMetadata = Field(default_factory=dict)
+    """Metadata registered with the file."""
+    se: str | None = None
+    """Storage element (``None``: the configured default)."""
+
+
+class SoftwarePackage(_Model):
+    """A package of a ``SoftwareRequirement``."""
+
+    package: str
+    """Package name."""
+    version: str | None = None
+    """First version listed, if any."""
+
+
+class CWLJobDescription(_Model):
+    """One DIRAC job running a CWL CommandLineTool with cwltool."""
+
+    cwl: str
+    """The CommandLineTool file."""
+    inputs_file: str | None = None
+    """The inputs file (job order), if any."""
+    name: str
+    """Job name."""
+    executable: str | None = None
+    """The tool's ``baseCommand`` (for display and accounting)."""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    """Input values (inputs file over the tool's defaults), as given."""
+    input_sandbox: list[str] = Field(default_factory=list)
+    """Local files shipped with the job: the CWL file, the inputs file, local File/Directory inputs."""
+    input_data: list[str] = Field(default_factory=list)
+    """LFNs of the ``lfn://`` inputs."""
+    output_data: list[OutputData] = Field(default_factory=list)
+    """Outputs uploaded to the catalog."""
+    output_sandbox: list[str] = Field(default_factory=list)
+    """Globs or file names of the other outputs."""
+    processors: int | None = None
+    """Processors (``ResourceRequirement.coresMin``)."""
+    max_processors: int | None = None
+    """Upper bound of processors (``coresMax``)."""
+    memory_mb: int | None = None
+    """Memory in MiB (``ramMin``)."""
+    container_image: str | None = None
+    """Container image (``DockerRequirement.dockerPull`` or ``dockerImageId``)."""
+    software: list[SoftwarePackage] = Field(default_factory=list)
+    """Software the tool needs (``SoftwareRequirement``)."""
+    cpu_time: int | None = None
+    """CPU time in seconds (``dirac:Job.cpu_time``)."""
+    sites: list[str] = Field(default_factory=list)
+    """Allowed sites."""
+    banned_sites: list[str] = Field(default_factory=list)
+    """Banned sites."""
+    tags: list[str] = Field(default_factory=list)
+    """Job tags."""
+
+
+def read_inputs(path: str | Path | None) -> tuple[dict[str, Any], SourceDocument | None, Path | None]:
+    """Read a CWL inputs file (YAML or JSON); returns its data, its document (positions) and its path."""
+    if path is None:
+        return {}, None, None
+    file = Path(path)
+    name = display_name(file.resolve()) if file.is_absolute() else str(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecValidationError([Issue(message=f"cannot read the inputs file: {exc}", file=name)]) from None
+    if not text.strip():
+        return {}, None, file.resolve()
+    document = parse_document(text, name)
+    return dict(document.data), document, file.resolve()
+
+
+def _optional(cwl_type: Any) -> bool:
+    if isinstance(cwl_type, str):
+        return cwl_type.endswith("?") or cwl_type in ("null", "Any")
+    if isinstance(cwl_type, list):
+        return "null" in cwl_type
+    return False
+
+
+def _local(location: str, base: Path) -> Path | None:
+    """Local path of a File/Directory location (``None`` for remote URLs)."""
+    parsed = urlparse(location)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:  # http(s), s3... (a one-letter scheme is a drive)
+        return None
+    path = Path(location)
+    return path if path.is_absolute() else (base / path)
+
+
+def _walk_files(value: Any, path: KeyPath, found: list[tuple[str, KeyPath]]) -> None:
+    if isinstance(value, Mapping):
+        if value.get("class") in ("File", "Directory"):
+            location = value.get("location") or value.get("path")
+            if location is not None:
+                key = "location" if "location" in value else "path"
+                found.append((str(location), path + (key,)))
+            for index, secondary in enumerate(value.get("secondaryFiles") or []):
+                _walk_files(secondary, path + ("secondaryFiles", index), found)
+            return
+        for key, item in value.items():
+            _walk_files(item, path + (key,), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk_files(item, path + (index,), found)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    return None  # a CWL expression: known at run time only
+
+
+def job_description(
+    tool: CWLDocument, inputs_path: str | Path | None = None, *, require_inputs: bool = True
+) -> CWLJobDescription:
+    """The DIRAC job of a validated CommandLineTool and its inputs file (see the module docstring).
+
+    ``require_inputs=False`` for the job template of a transformation step: its inputs are the files of
+    each task, so a required input without a value is not an error.
+    """
+    data = tool.data
+    if tool.process_class != "CommandLineTool":
+        raise SpecValidationError([tool.issue(tool.root + ("class",), f"a {tool.process_class} is not one job:"
+                                              " give a CommandLineTool (a Workflow becomes a production)")])
+    values, inputs_document, inputs_file = read_inputs(inputs_path)
+    issues: list[Issue] = []
+
+    def inputs_issue(path: KeyPath, message: str) -> Issue:
+        if inputs_document is None:
+            return tool.issue(tool.root + ("inputs",), message)
+        line, column = inputs_document.position(path)
+        return Issue(message=message, path=path, file=inputs_document.filename, line=line, column=column)
+
+    declared = {key: (entry, path) for key, entry, path in entries(data.get("inputs"), tool.root + ("inputs",))}
+    resolved: dict[str, Any] = {}
+    for key, value in values.items():
+        if key.startswith("cwl:") or key.startswith("$"):
+            continue
+        if key not in declared:
+            issues.append(inputs_issue((key,), f"'{key}' is not an input of the tool; inputs: {', '.join(declared)}"))
+            continue
+        resolved[key] = value
+    for key, (entry, path) in declared.items():
+        if key in resolved:
+            continue
+        cwl_type = entry.get("type") if isinstance(entry, Mapping) else entry
+        default = entry.get("default") if isinstance(entry, Mapping) else None
+        if default is not None:
+            resolved[key] = default
+        elif require_inputs and not _optional(cwl_type):
+            issues.append(inputs_issue((), f"no value for the required input '{key}' of the tool"))
+
+    sandbox = [str(tool.path)] + ([str(inputs_file)] if inputs_file else [])
+    input_data: list[str] = []
+    for key, value in resolved.items():
+        found: list[tuple[str, KeyPath]] = []
+        _walk_files(value, (key,), found)
+        from_inputs = key in values
+        base = inputs_file.parent if (from_inputs and inputs_file) else tool.path.parent
+        for location, where in found:
+            if location.lower().startswith("lfn:"):
+                lfn = lfn_path(location)
+                if lfn not in input_data:
+                    input_data.append(lfn)
+                continue
+            local = _local(location, base)
+            if local is None:
+                continue  # a URL: cwltool fetches it on the worker
+            if not local.exists():
+                message = f"input '{key}': the local file '{location}' does not exist"
+                issues.append(inputs_issue(where, message) if from_inputs else tool.issue(
+                    declared[key][1] + ("default",), message))
+                continue
+            if str(local.resolve()) not in sandbox:
+                sandbox.append(str(local.resolve()))
+
+    hints = tool.hints(tool.root)
+    job_hint = hints["Job"].model if "Job" in hints else None
+    outputs = {key: (entry, path) for key, entry, path in entries(data.get("outputs"), tool.root + ("outputs",))}
+    output_data: list[OutputData] = []
+    output_sandbox: list[str] = []
+    if job_hint is not None:
+        for key in job_hint.outputs:
+            if key not in outputs:
+                issues.append(tool.issue(hints["Job"].path + ("outputs", key),
+                                         f"'{key}' is not an output of the tool; outputs: {', '.join(outputs)}"))
+    for key, (entry, _path) in outputs.items():
+        cwl_type = entry.get("type") if isinstance(entry, Mapping) else entry
+        glob: str | None = None
+        if cwl_type in ("stdout", "stderr"):
+            glob = data.get(cwl_type) if isinstance(data.get(cwl_type), str) else None
+        elif isinstance(entry, Mapping):
+            binding = entry.get("outputBinding") or {}
+            pattern = binding.get("glob") if isinstance(binding, Mapping) else None
+            glob = " ".join(pattern) if isinstance(pattern, list) else pattern
+        target = job_hint.outputs.get(key) if job_hint is not None else None
+        if target is not None:
+            output_data.append(OutputData(output=key, glob=glob, lfn=lfn_path(target.lfn) if target.lfn.lower(
+            ).startswith("lfn:") else target.lfn, metadata=target.metadata, se=target.se))
+        else:
+            output_sandbox.append(glob or str(cwl_type))
+    if issues:
+        raise SpecValidationError(issues)
+
+    resources = requirement(tool, tool.root, "ResourceRequirement")
+    docker = requirement(tool, tool.root, "DockerRequirement")
+    software = requirement(tool, tool.root, "SoftwareRequirement")
+    packages = []
+    for package in (software[0].get("packages") or []) if software else []:
+        if isinstance(package, Mapping):
+            versions = package.get("version") or []
+            packages.append(SoftwarePackage(package=str(package.get("package")),
+                                            version=str(versions[0]) if versions else None))
+        elif isinstance(package, str):
+            packages.append(SoftwarePackage(package=package))
+    if software and isinstance(software[0].get("packages"), Mapping):  # idmap form {name: {version: [...]}}
+        packages = [
+            SoftwarePackage(package=str(name), version=str((spec or {}).get("version", [None])[0] or "") or None)
+            for name, spec in software[0]["packages"].items()
+        ]
+    command = data.get("baseCommand")
+    words = command if isinstance(command, list) else [command] if command else []
+    name = (job_hint.job_name if job_hint else None) or str(data.get("id", "")).lstrip("#") or tool.path.stem
+    return CWLJobDescription(
+        cwl=str(tool.path),
+        inputs_file=str(inputs_file) if inputs_file else None,
+        name=name,
+        executable=" ".join(str(word) for word in words) or None,
+        inputs=resolved,
+        input_sandbox=sandbox,
+        input_data=input_data,
+        output_data=output_data,
+        output_sandbox=output_sandbox,
+        processors=_int(resources[0].get("coresMin")) if resources else None,
+        max_processors=_int(resources[0].get("coresMax")) if resources else None,
+        memory_mb=_int(resources[0].get("ramMin")) if resources else None,
+        container_image=(docker[0].get("dockerPull") or docker[0].get("dockerImageId")) if docker else None,
+        software=packages,
+        cpu_time=job_hint.cpu_time if job_hint else None,
+        sites=list(job_hint.sites) if job_hint else [],
+        banned_sites=list(job_hint.banned_sites) if job_hint else [],
+        tags=list(job_hint.tags) if job_hint else [],
+    )

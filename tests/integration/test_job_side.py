@@ -1,14 +1,16 @@
-"""A production job on the local DIRAC, driven only by DIRAC's agents: inputs found by the InputDataAgent,
+"""Production jobs on the local DIRAC, driven only by DIRAC's agents: inputs found by the InputDataAgent,
 a task made by the TransformationAgent, a job submitted by the WorkflowTaskAgent and run by a JobAgent;
 inside it, dirac-ctao-run-step runs the payload, uploads and registers the output with its metadata and
 sets the inputs Processed.
 
-The payload is a stand-in for ctapipe-merge (a shell script that concatenates its inputs): ctapipe 0.32
-needs Python >= 3.12 and the job side here runs DIRAC's Python 3.11; everything DIRAC does is real.
+Two payloads: the real ctapipe-process (ctapipe 0.32, in the Python 3.12 payload environment that
+`make install` makes, `.venv-ctapipe`) on a toy DL0 input of this package's toy source; and a stand-in for
+ctapipe-merge (a shell script that concatenates its inputs), which shows the exact bytes of the output.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -18,7 +20,104 @@ from CTAODIRAC.LocalDIRAC import control
 
 pytestmark = pytest.mark.integration
 
-PRODUCTION = """
+CTAPIPE_ENV = Path(__file__).parents[2] / ".venv-ctapipe"
+
+SUBMIT = """
+from CTAODIRAC.Core.JobSide import Software
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+plan = load_plan(PATH)
+(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se="CTAO-Local-SE",
+                              software=Software(kind=KIND, location=SOFTWARE)).submit(plan)
+result = prod.steps[0].transformation_id
+"""
+
+REGISTER = """
+import os, tempfile
+from DIRAC.DataManagementSystem.Client.DataManager import DataManager
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+fc = FileCatalogClient()
+# as a submission using these fields would declare them
+CatalogMetadata(fc).ensure_fields(directory={"particle": "str"}, file={"nsb": "int", "split": "str", "run_number": "int"})
+assert fc.createDirectory(BASE)["OK"]
+assert fc.setMetadata(BASE, DIR_META)["OK"]
+lfns = []
+for name, (content, meta) in FILES.items():
+    local = os.path.join(tempfile.mkdtemp(), name)
+    with open(local, "w") as fh:
+        fh.write(content)
+    lfn = f"{BASE}/{name}"
+    res = DataManager().putAndRegister(lfn, local, "CTAO-Local-SE")
+    assert res["OK"] and lfn in res["Value"]["Successful"], res
+    if meta:
+        assert fc.setMetadata(lfn, meta)["OK"]
+    lfns.append(lfn)
+result = lfns
+"""
+
+STATE = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+tc = TransformationClient()
+files = tc.getTransformationFiles({"TransformationID": TID})["Value"]
+tasks = tc.getTransformationTasks({"TransformationID": TID})["Value"]
+outputs = FileCatalogClient().findFilesByMetadata(OUTPUT_QUERY)["Value"]
+result = {"files": {f["LFN"]: f["Status"] for f in files},
+          "tasks": [(t["TaskID"], t["ExternalID"]) for t in tasks], "outputs": outputs}
+"""
+
+JOB_STATE = """
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
+"""
+
+
+def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str, str], files: dict,
+                  dir_meta: dict, output_query: dict, trans_type: str) -> dict:
+    """Submit a one-step production, register its inputs and let the agents run its single task."""
+    path = tmp_path / "production.yaml"
+    path.write_text(production)
+    tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\n" + SUBMIT)
+    lfns = dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\nDIR_META = {dir_meta!r}\nFILES = {files!r}\n"
+                    + REGISTER)
+
+    def state() -> dict:
+        return dirac.py(f"TID = {tid}\nOUTPUT_QUERY = {output_query!r}\n" + STATE)
+
+    for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
+        run = control.run_agent(dirac.inst, agent, cycles=1, options=[f"TransformationTypes={trans_type}"])
+        assert run.returncode == 0, run.output[-2000:]
+    before = state()
+    assert sorted(before["files"]) == sorted(lfns) and set(before["files"].values()) == {"Assigned"}, before
+    assert len(before["tasks"]) == 1
+    # DIRAC hands out only tasks created more than 30 s ago: age ours instead of waiting
+    dirac.sql("TransformationDB", "UPDATE TransformationTasks SET CreationTime = CreationTime - INTERVAL 1 MINUTE "
+                                  f"WHERE TransformationID = {tid}")
+    run = control.run_agent(dirac.inst, "Transformation/WorkflowTaskAgent", cycles=1,
+                            options=[f"TransType={trans_type}", "shifterProxy=ProductionManager", "MonitorTasks=",
+                                     "MonitorFiles="])
+    assert run.returncode == 0, run.output[-2000:]
+    ((task_id, job_id),) = state()["tasks"]
+    job_id = int(job_id)
+    assert job_id > 0, "the WorkflowTaskAgent submitted no job"
+    deadline = time.monotonic() + 180
+    while (job := dirac.py(f"JOB = {job_id}\n" + JOB_STATE))["Status"] != "Waiting":
+        assert job["Status"] not in ("Failed", "Killed"), job
+        assert time.monotonic() < deadline, job
+        time.sleep(3)
+    for _ in range(5):  # other tests' leftover jobs may be matched first
+        run = control.run_job_agent(dirac.inst, cycles=1)
+        assert run.returncode == 0, run.output[-3000:]
+        if dirac.py(f"JOB = {job_id}\n" + JOB_STATE)["Status"] in ("Done", "Failed"):
+            break
+    job = dirac.py(f"JOB = {job_id}\n" + JOB_STATE)
+    assert job["Status"] == "Done", job
+    assert job["ApplicationStatus"] == "dirac-ctao-run-step successful"  # set by DIRAC's Script module
+    return {**state(), "task_id": int(task_id), "lfns": lfns}
+
+
+MERGE = """
 format: 1
 inputs:
   dl1:
@@ -40,54 +139,6 @@ for arg in "$@"; do case "$arg" in --output=*) out="${arg#--output=}";; esac; do
 for arg in "$@"; do case "$arg" in --*) ;; *) cat "$arg" >> "$out";; esac; done
 """
 
-SUBMIT = """
-from CTAODIRAC.Core.JobSide import Software
-from CTAODIRAC.Core.Production.loader import load_plan
-from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
-plan = load_plan(PATH)
-(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se="CTAO-Local-SE",
-                              software=Software(kind="path", location=SOFTWARE)).submit(plan)
-result = prod.steps[0].transformation_id
-"""
-
-REGISTER = """
-import os, tempfile
-from DIRAC.DataManagementSystem.Client.DataManager import DataManager
-from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
-from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
-fc = FileCatalogClient()
-CatalogMetadata(fc).ensure_fields(file={"nsb": "int"})  # as a submission using nsb would declare it
-assert fc.createDirectory(BASE)["OK"]
-assert fc.setMetadata(BASE, {"MCCampaign": CAMPAIGN, "data_level": 1, "outputType": "Data"})["OK"]
-lfns = []
-for i in (1, 2):
-    local = os.path.join(tempfile.mkdtemp(), f"in{i}.h5")
-    with open(local, "w") as fh:
-        fh.write(f"input {i}\\n")
-    lfn = f"{BASE}/in{i}.h5"
-    res = DataManager().putAndRegister(lfn, local, "CTAO-Local-SE")
-    assert res["OK"] and lfn in res["Value"]["Successful"], res
-    assert fc.setMetadata(lfn, {"nsb": 5})["OK"]
-    lfns.append(lfn)
-result = lfns
-"""
-
-STATE = """
-from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
-from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
-tc = TransformationClient()
-files = tc.getTransformationFiles({"TransformationID": TID})["Value"]
-tasks = tc.getTransformationTasks({"TransformationID": TID})["Value"]
-outputs = FileCatalogClient().findFilesByMetadata({"MCCampaign": CAMPAIGN, "data_level": 1,
-                                                   "outputType": "Data", "analysis_prog": "ctapipe-merge"})["Value"]
-result = {"files": {f["LFN"]: f["Status"] for f in files},
-          "tasks": [(t["TaskID"], t["ExternalID"], t["ExternalStatus"]) for t in tasks], "outputs": outputs}
-"""
-
-
-def _state(dirac, tid: int, campaign: str) -> dict:
-    return dirac.py(f"TID = {tid}\nCAMPAIGN = {campaign!r}\n" + STATE)
-
 
 def test_a_production_job_registers_its_output_and_processes_its_inputs(dirac, tmp_path, unique):
     software = tmp_path / "software"
@@ -95,54 +146,62 @@ def test_a_production_job_registers_its_output_and_processes_its_inputs(dirac, t
     script = software / "bin" / "ctapipe-merge"
     script.write_text(FAKE_MERGE)
     script.chmod(0o755)
-    path = tmp_path / "production.yaml"
-    path.write_text(PRODUCTION.format(unique=unique))
     campaign = f"JobSide-{unique}"
-    tid = dirac.py(f"PATH = {str(path)!r}\nSOFTWARE = {str(software)!r}\n" + SUBMIT)
-    lfns = dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\nCAMPAIGN = {campaign!r}\n" + REGISTER)
-
-    for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
-        run = control.run_agent(dirac.inst, agent, cycles=1, options=["TransformationTypes=Merging"])
-        assert run.returncode == 0, run.output[-2000:]
-    state = _state(dirac, tid, campaign)
-    assert sorted(state["files"]) == sorted(lfns) and set(state["files"].values()) == {"Assigned"}
-    assert len(state["tasks"]) == 1
-    # DIRAC hands out only tasks created more than 30 s ago: age ours instead of waiting
-    dirac.sql("TransformationDB", "UPDATE TransformationTasks SET CreationTime = CreationTime - INTERVAL 1 MINUTE "
-                                  f"WHERE TransformationID = {tid}")
-    run = control.run_agent(dirac.inst, "Transformation/WorkflowTaskAgent", cycles=1,
-                            options=["TransType=Merging", "shifterProxy=ProductionManager", "MonitorTasks=",
-                                     "MonitorFiles="])
-    assert run.returncode == 0, run.output[-2000:]
-    ((_, job_id, _),) = _state(dirac, tid, campaign)["tasks"]
-    job_id = int(job_id)
-    assert job_id > 0, "the WorkflowTaskAgent submitted no job"
-
-    status = """
-from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
-result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
-"""
-    deadline = time.monotonic() + 180
-    while (job := dirac.py(f"JOB = {job_id}\n" + status))["Status"] != "Waiting":
-        assert job["Status"] not in ("Failed", "Killed"), job
-        assert time.monotonic() < deadline, job
-        time.sleep(3)
-    for _ in range(5):
-        run = control.run_job_agent(dirac.inst, cycles=1)
-        assert run.returncode == 0, run.output[-3000:]
-        if dirac.py(f"JOB = {job_id}\n" + status)["Status"] in ("Done", "Failed"):
-            break
-    job = dirac.py(f"JOB = {job_id}\n" + status)
-    assert job["Status"] == "Done", job
-    assert job["ApplicationStatus"] == "dirac-ctao-run-step successful"  # set by DIRAC's Script module
-
-    state = _state(dirac, tid, campaign)
-    assert set(state["files"].values()) == {"Processed"}  # set by the job itself, right after its upload
-    ((_, task_id, _),) = [(t[0], t[0], t[2]) for t in state["tasks"]]
-    (output,) = state["outputs"]
-    assert output.startswith(f"/ctao/tests/jobside/jobside-{unique}/merge/{int(task_id):08d}/")
+    result = _run_one_task(
+        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
+        {"in1.h5": ("input 1\n", {"nsb": 5}), "in2.h5": ("input 2\n", {"nsb": 5})},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
+        "Merging",
+    )  # fmt: skip
+    assert set(result["files"].values()) == {"Processed"}  # set by the job itself, right after its upload
+    (output,) = result["outputs"]
+    assert output.startswith(f"/ctao/tests/jobside/jobside-{unique}/merge/{result['task_id']:08d}/")
     meta = dirac.py(f"from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
                     f"result = FileCatalogClient().getFileUserMetadata({output!r})['Value']")
     assert meta["nsb"] == 5 and meta["merged"] == 1 and meta["analysis_prog"] == "ctapipe-merge"
     stored = dirac.inst.storage / output.lstrip("/")
     assert stored.read_text() == "input 1\ninput 2\n"
+
+
+PROCESS = """
+format: 1
+inputs:
+  dl0:
+    query: {{MCCampaign: Toy-{unique}, data_level: 0, outputType: Data}}
+productions:
+  - name: toyprocess-{unique}
+    steps:
+      - name: process
+        kind: ctapipe-process
+        input: dl0
+        where: {{particle: gamma}}
+        version: v0.32.0
+        options: --no-progress --log-level=ERROR
+        group_size: 1
+"""
+
+
+@pytest.mark.skipif(not (CTAPIPE_ENV / "bin" / "ctapipe-process").exists(),
+                    reason="no .venv-ctapipe (ctapipe 0.32 needs a Python 3.12, which make install did not find)")
+def test_a_real_ctapipe_process_job_on_toy_dl0(dirac, tmp_path, unique):
+    from CTAODIRAC.ToyEvents.description import default_description
+
+    description = default_description("gamma", "performance", run_number=7, n_showers=200, seed=7)
+    toy = json.loads(description.model_dump_json())
+    campaign = f"Toy-{unique}"
+    result = _run_one_task(
+        dirac, tmp_path, unique, PROCESS.format(unique=unique), ("venv", str(CTAPIPE_ENV)),
+        {"gamma_run7.toydl0.json": (json.dumps(toy), {"split": "performance", "run_number": 7})},
+        {"MCCampaign": campaign, "data_level": 0, "outputType": "Data", "particle": "gamma"},
+        {"MCCampaign": campaign, "data_level": 2, "analysis_prog": "ctapipe-process"},
+        "DataReprocessing",
+    )  # fmt: skip
+    assert set(result["files"].values()) == {"Processed"}
+    (output,) = result["outputs"]
+    assert output.endswith("/gamma_run7.process.h5")
+    meta = dirac.py(f"from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
+                    f"result = FileCatalogClient().getFileUserMetadata({output!r})['Value']")
+    assert meta["split"] == "performance" and meta["run_number"] == 7 and meta["particle"] == "gamma"
+    stored = dirac.inst.storage / output.lstrip("/")
+    assert stored.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"  # a real HDF5 file written by ctapipe

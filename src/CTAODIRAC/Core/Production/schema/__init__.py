@@ -9,9 +9,10 @@ A unit test fails when it is stale; regenerate it with::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from CTAODIRAC.Core.schemafile import command, render
 
 from ..models import ProductionFile
 
@@ -32,20 +33,9 @@ def generate_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     """The schema as the shipped file holds it."""
-    return json.dumps(generate_schema(), indent=2, sort_keys=False) + "\n"
+    return render(generate_schema())
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m CTAODIRAC.Core.Production.schema [--write]``: print (or write) the schema."""
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--write"]:
-        SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-        sys.stderr.write(f"wrote {SCHEMA_PATH}\n")
-        return 0
-    if args:
-        sys.stderr.write("usage: python -m CTAODIRAC.Core.Production.schema [--write]\n")
-        return 2
-    sys.stdout.write(schema_text())
-    return 0
+    return command(argv, "CTAODIRAC.Core.Production.schema", SCHEMA_PATH, schema_text)

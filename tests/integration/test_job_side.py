@@ -27,7 +27,7 @@ from CTAODIRAC.Core.JobSide import Software
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
 plan = load_plan(PATH)
-(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se="CTAO-Local-SE",
+(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se=OUTPUT_SE,
                               software=Software(kind=KIND, location=SOFTWARE)).submit(plan)
 result = prod.steps[0].transformation_id
 """
@@ -74,11 +74,13 @@ result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
 
 
 def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str, str], files: dict,
-                  dir_meta: dict, output_query: dict, trans_type: str) -> dict:
-    """Submit a one-step production, register its inputs and let the agents run its single task."""
+                  dir_meta: dict, output_query: dict, trans_type: str, expect: str = "Done",
+                  output_se: str = "CTAO-Local-SE") -> dict:
+    """Submit a one-step production, register its inputs and let the agents run its single task; the job
+    must end ``expect``."""
     path = tmp_path / "production.yaml"
     path.write_text(production)
-    tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\n" + SUBMIT)
+    tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\nOUTPUT_SE = {output_se!r}\n" + SUBMIT)
     lfns = dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\nDIR_META = {dir_meta!r}\nFILES = {files!r}\n"
                     + REGISTER)
 
@@ -112,9 +114,10 @@ def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str,
         if dirac.py(f"JOB = {job_id}\n" + JOB_STATE)["Status"] in ("Done", "Failed"):
             break
     job = dirac.py(f"JOB = {job_id}\n" + JOB_STATE)
-    assert job["Status"] == "Done", job
-    assert job["ApplicationStatus"] == "dirac-ctao-run-step successful"  # set by DIRAC's Script module
-    return {**state(), "task_id": int(task_id), "lfns": lfns}
+    assert job["Status"] == expect, job
+    if expect == "Done":
+        assert job["ApplicationStatus"] == "dirac-ctao-run-step successful"  # set by DIRAC's Script module
+    return {**state(), "task_id": int(task_id), "lfns": lfns, "job": job, "job_id": job_id, "tid": tid}
 
 
 MERGE = """
@@ -205,3 +208,54 @@ def test_a_real_ctapipe_process_job_on_toy_dl0(dirac, tmp_path, unique):
     assert meta["split"] == "performance" and meta["run_number"] == 7 and meta["particle"] == "gamma"
     stored = dirac.inst.storage / output.lstrip("/")
     assert stored.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"  # a real HDF5 file written by ctapipe
+
+
+FAILING_MERGE = """#!/bin/sh
+echo "this payload fails" >&2
+exit 7
+"""
+
+FAILURE_DECISIONS = """
+from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
+res = FailureManagementClient().getDecisions({"TransformationID": TID}, 100)
+assert res["OK"], res
+result = res["Value"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "exit_code", "failure_class"),
+    [("payload", 1, "application"), ("upload", 3, "output-upload")],
+)
+def test_a_failing_job_leaves_its_inputs_for_the_failure_agent(dirac, tmp_path, unique, case, exit_code,
+                                                               failure_class):
+    software = tmp_path / "software"
+    (software / "bin").mkdir(parents=True)
+    script = software / "bin" / "ctapipe-merge"
+    script.write_text(FAILING_MERGE if case == "payload" else FAKE_MERGE)
+    script.chmod(0o755)
+    campaign = f"JobSide-{unique}"
+    result = _run_one_task(
+        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
+        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
+        "Merging", expect="Failed",
+        # an output storage element that does not exist: the upload fails and there is no failover SE
+        output_se="CTAO-Local-SE" if case == "payload" else "CTAO-Nowhere-SE",
+    )  # fmt: skip
+    assert result["job"]["ApplicationStatus"] == f"dirac-ctao-run-step Exited With Status {exit_code}"
+    assert set(result["files"].values()) == {"Assigned"}  # never Processed without its outputs
+    assert result["outputs"] == []
+    # the failure agent classifies the failure from the job's statuses and sends the files back for a retry
+    run = control.run_agent(dirac.inst, "Transformation/FailureManagementAgent", cycles=1,
+                            options=["ReportOnly=False", "MinJobAge=0", "TransformationTypes=Merging"])
+    assert run.returncode == 0, run.output[-3000:]
+    files = dirac.py(f"from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient\n"
+                     f"res = TransformationClient().getTransformationFiles({{'TransformationID': {result['tid']}}})\n"
+                     "result = {f['LFN']: f['Status'] for f in res['Value']}")
+    assert set(files.values()) == {"Unused"}
+    decisions = dirac.py(f"TID = {result['tid']}\n" + FAILURE_DECISIONS)
+    assert decisions, "no decision recorded"
+    assert {d["Class"] for d in decisions} == {failure_class}, decisions
+    assert {int(d["JobID"]) for d in decisions} == {result["job_id"]}

@@ -24,7 +24,7 @@ REALISTIC = [
     # dirac-ctao-run-step's exit codes, as DIRAC's workflow reports them (docs/job-side.md)
     ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 2", F.INPUT_DATA,
      "RunStepInput"),
-    ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 3", F.OUTPUT_UPLOAD,
+    ("Failed", "Application Finished With Errors", "dirac-ctao-run-step Exited With Status 3", F.OUTPUT_UPLOAD,
      "RunStepUpload"),
     ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 1", F.APPLICATION,
      "ApplicationErrors"),

@@ -150,7 +150,7 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
     # model file is missing; DIRAC's workflow then reports only its exit status
     "RunStepInput": {
         "Class": "input-data",
-        "ApplicationStatus": "re:'dirac-ctao-run-step' Exited With Status 2$",
+        "ApplicationStatus": "re:'?dirac-ctao-run-step'? Exited With Status 2$",
         "Priority": "340",
     },
     # --- output upload ---------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
     # dirac-ctao-run-step exits 3 when an output could be neither stored nor put in a failover request
     "RunStepUpload": {
         "Class": "output-upload",
-        "ApplicationStatus": "re:'dirac-ctao-run-step' Exited With Status 3$",
+        "ApplicationStatus": "re:'?dirac-ctao-run-step'? Exited With Status 3$",
         "Priority": "450",
     },
     # --- application: the payload's own failure --------------------------------------------------------

@@ -165,6 +165,29 @@ def jobagent(
     raise typer.Exit(control.run_job_agent(_instance(root), cycles, option or [], echo=_echo).returncode)
 
 
+@app.command()
+def campaign(
+    root: RootOption = None,
+    showers: Annotated[int, typer.Option(help="Showers thrown per toy DL0 run.")] = 300,
+    timeout: Annotated[int, typer.Option(help="Give up after this many seconds.")] = 3600,
+) -> None:
+    """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe)."""
+    inst = _instance(root)
+    ctapipe_env = control.venv_bin().parent.parent / ".venv-ctapipe"
+    if not (ctapipe_env / "bin" / "ctapipe-process").exists():
+        err.print(f"[red]no ctapipe environment at {ctapipe_env}[/]: make install makes it when a Python 3.12 exists")
+        raise typer.Exit(1)
+    try:
+        control.up(inst, say=lambda msg: None)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        _fail(exc)
+    environment = inst.environment("prodmgr")
+    environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
+    cmd = [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.campaign", "--root", str(inst.root), "--ctapipe-env",
+           str(ctapipe_env), "--showers", str(showers), "--timeout", str(timeout)]
+    raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
+
+
 def main() -> None:
     app()
 

@@ -332,6 +332,8 @@ def worker_cfg(inst: Instance, ident: Identity) -> CFG:
                 "CPUNormalizationFactor": 10.0,
                 "LocalSE": SE_NAME,
                 "Architecture": "x86_64-linux",
+                # jobs asking for the ctapipe software (tag) match here: `make install` makes its environment
+                "Tag": "ctapipe",
             },
         }
     )

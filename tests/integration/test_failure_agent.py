@@ -101,8 +101,25 @@ for job_id, (status, minor, application) in WALKS.items():
     assert res["OK"], res
 from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 res = JobMonitoringClient().getJobsStates([int(j) for j in WALKS])
+assert res["OK"], res
 result = {str(k): [v["Status"], v["MinorStatus"]] for k, v in res["Value"].items()}
 """
+
+SERVICES_ANSWER = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+result = JobMonitoringClient().getJobsStates([1])["OK"] and TransformationClient().getCounters(
+    "TransformationFiles", ["Status"], {})["OK"]
+"""
+
+
+def _wait_until_services_answer(dirac, timeout: float = 90) -> None:
+    """After MariaDB restarted, a service's first query may hit a connection that died with it (DIRAC's pool
+    reconnects on the next one): wait until the services the test uses answer again."""
+    deadline = time.monotonic() + timeout
+    while not dirac.py(SERVICES_ANSWER, user=None):
+        assert time.monotonic() < deadline, "the services did not answer after MariaDB restarted"
+        time.sleep(2)
 
 FILES = """
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
@@ -362,6 +379,7 @@ def test_mariadb_restart_between_cycles_the_next_cycle_recovers(dirac, world):
         assert processes.stop(processes.Process(dirac.inst, mariadb.MYSQL_KEY))
         time.sleep(2)
         mariadb.ensure_running(dirac.inst, dirac.inst.identity())
+        _wait_until_services_answer(dirac)
         _walk(dirac, {after[0]: STALLED})
         done_before = sum("Cycle done" in line for line in lines)
         deadline = time.monotonic() + 120

@@ -100,3 +100,9 @@ def test_step_config_from_the_campaign_plan():
     assert cfg.models["train-energy"] == dict(step.job.models["train-energy"])
     assert cfg.failover_ses == ["SE-B"] and cfg.output_metadata == dict(step.output_query)
     assert "split" not in cfg.inherited_fields  # the step's own output query sets it
+
+
+def test_an_output_never_overwrites_its_input():
+    # a second merge of one merged file would otherwise write over its own input
+    command, outputs = payload_command(_config("ctapipe-merge"), ["x.merge.h5"], {}, 3)
+    assert outputs == ["x.s.h5"] and command[-1] == "--output=x.s.h5"

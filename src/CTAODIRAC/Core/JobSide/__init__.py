@@ -98,7 +98,10 @@ def decode_config(token: str) -> StepConfig:
 def _output_name(config: StepConfig, inputs: list[str], task_id: int) -> str:
     stem = Path(inputs[0]).name.split(".")[0] if len(inputs) == 1 else f"{config.step}_{task_id:08d}"
     suffix = ".pkl" if config.kind in ("ctapipe-train-energy", "ctapipe-train-classifier") else ".h5"
-    return f"{stem}.{config.kind.removeprefix('ctapipe-')}{suffix}"
+    name = f"{stem}.{config.kind.removeprefix('ctapipe-')}{suffix}"
+    if name in {Path(path).name for path in inputs}:  # e.g. a second merge of a merged file: never overwrite it
+        name = f"{stem}.{config.step}{suffix}"
+    return name
 
 
 def payload_command(

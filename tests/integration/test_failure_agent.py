@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 AGENT = "Transformation/FailureManagementAgent"
 #: Jobs the tests use: each test takes the next ones.
-JOBS = 18
+JOBS = 19
 ACT = ["ReportOnly=False", "MinJobAge=0", "TransformationStatuses=Idle", "BudgetApplication=0"]
 
 STALLED = ("Failed", "Job stalled: pilot not running", "")
@@ -403,3 +403,64 @@ def test_mariadb_restart_between_cycles_the_next_cycle_recovers(dirac, world):
     for job, _, lfn in (before, after):
         _assert_once(decided[job], "retry")
         assert files[lfn][:2] == ["Unused", 1]
+
+
+NEW_TASK = """
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+# a second replica, at the other site's storage element (the catalog entry is enough: no job runs there)
+res = FileCatalogClient().addReplica({LFN: {"SE": "CTAO-Spare-SE", "PFN": ""}})
+assert res["OK"] and not res["Value"]["Failed"], res
+res = TransformationClient().addTaskForTransformation(TID, [LFN])
+assert res["OK"], res
+result = res["Value"]
+"""
+
+JOB_JDL = """
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+res = JobMonitoringClient().getJobJDL(JOB, False)
+assert res["OK"], res
+result = res["Value"]
+"""
+
+
+def test_new_tasks_of_a_file_kept_away_from_a_site_are_submitted_with_banned_sites(dirac, world):
+    """The avoid-site decision is enforced when DIRAC's WorkflowTaskAgent submits the file's next task: the
+    local CS points its PluginLocation at our task-manager plugin (as our ConfigTemplate.cfg does), which adds
+    the site to the job's BannedSites."""
+    (job, _, lfn), = world.take(1)
+    _walk(dirac, {job: STALLED})
+    _run(dirac, [*ACT, "SiteBanThreshold=1"])
+    assert _files(dirac, world.tid)[lfn][0] == "Unused"
+    bans = dirac.sql("FailureManagementDB", f"SELECT LFN, Site FROM FMSiteBans WHERE TransformationID = {world.tid}")
+    assert (lfn, "CTAO.Local.ch") in {tuple(row) for row in bans}, bans
+    # the file's new task (as the TransformationAgent would make it), handed to DIRAC's WorkflowTaskAgent
+    task = dirac.py(f"TID = {world.tid}\nLFN = {lfn!r}\n" + NEW_TASK)
+    dirac.sql("TransformationDB", f"UPDATE TransformationTasks SET CreationTime = UTC_TIMESTAMP() - INTERVAL 2 MINUTE "
+              f"WHERE TransformationID = {world.tid} AND TaskID = {int(task)}")  # fmt: skip
+    dirac.sql("TransformationDB", f"UPDATE Transformations SET Status = 'Active' WHERE TransformationID = {world.tid}")
+    try:
+        run = control.run_agent(
+            dirac.inst,
+            "Transformation/WorkflowTaskAgent",
+            options=["TransType=DataReprocessing", "MonitorTasks=False", "MonitorFiles=False", "shifterProxy="],
+        )
+    finally:
+        dirac.sql("TransformationDB", f"UPDATE Transformations SET Status = 'Idle' WHERE TransformationID = {world.tid}")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "task keeps away from" in run.output, run.output[-3000:]
+    tasks = {t[0]: t for t in dirac.py(f"TID = {world.tid}\n" + TASKS)}
+    new_job = int(tasks[int(task)][1])
+    assert new_job > 0, tasks[int(task)]
+    jdl = dirac.py(f"JOB = {new_job}\n" + JOB_JDL)
+    assert 'BannedSites = "CTAO.Local.ch";' in jdl, jdl
+    # DIRAC's optimizers accept it: it waits for the other site holding a replica of its input (CTAO.Spare.ch,
+    # which has no computing element here) and never goes to CTAO.Local.ch
+    deadline = time.monotonic() + 120
+    while (states := dirac.py(f"JOBS = [{new_job}]\n" + JOB_STATES))[str(new_job)] != "Waiting":
+        assert states[str(new_job)] not in ("Failed", "Killed"), dirac.sql(
+            "JobDB", f"SELECT Status, MinorStatus, ApplicationStatus FROM Jobs WHERE JobID = {new_job}")
+        assert time.monotonic() < deadline, states
+        time.sleep(2)
+    assert dirac.sql("JobDB", f"SELECT Site FROM Jobs WHERE JobID = {new_job}") == [["CTAO.Spare.ch"]]
+    assert f"InputData = {lfn!r}".replace("'", '"') in jdl, jdl

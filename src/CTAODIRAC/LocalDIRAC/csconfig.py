@@ -27,6 +27,8 @@ from .instance import (
     SE_NAME,
     SELF_CREATING_DATABASES,
     SITE,
+    SPARE_SE_NAME,
+    SPARE_SITE,
     SQL_DATABASES,
     USER_GROUP,
     USERS,
@@ -46,7 +48,7 @@ SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement
 
 def rss_elements() -> list[str]:
     """The sites and storage elements the ResourceStatus system must know (and hold Active)."""
-    return sorted([SITE, SE_NAME, SANDBOX_SE])
+    return sorted([SITE, SPARE_SITE, SE_NAME, SPARE_SE_NAME, SANDBOX_SE])
 
 
 def extension_packages() -> list[str]:
@@ -256,13 +258,19 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                                 "Queues": {"local": {"maxCPUTime": CPU_TIME_LEFT, "SI00": 1000}},
                             }
                         },
-                    }
+                    },
+                    SPARE_SITE: {"Name": SPARE_SITE.split(".")[1], "SE": SPARE_SE_NAME},
                 }
             },
             "StorageElements": {
                 SE_NAME: {
                     "BackendType": "local",
                     "File": {"Host": "", "Path": str(inst.storage), "Protocol": "file", "Access": "remote"},
+                },
+                SPARE_SE_NAME: {
+                    "BackendType": "local",
+                    "File": {"Host": "", "Path": str(inst.root / "storage-spare"), "Protocol": "file",
+                             "Access": "remote"},
                 },
                 # The SandboxStore (Backend = local) keeps sandboxes under <root>/sandboxes; jobs fetch theirs
                 # from this storage element, which points at the SandboxStore service (DIRAC's DIP protocol).

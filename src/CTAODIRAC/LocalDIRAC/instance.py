@@ -32,6 +32,11 @@ VO = "ctao"
 PROD_GROUP = "ctao_prodmgr"
 USER_GROUP = "ctao_user"
 SITE = "CTAO.Local.ch"
+#: A second site, with its own storage element but no computing element: no job ever runs there. It makes the
+#: local grid two sites, so that a job kept away from CTAO.Local.ch (the failure agent's site bans) whose input
+#: has a replica at CTAO-Spare-SE still has an eligible site and waits, as it would on the real grid.
+SPARE_SITE = "CTAO.Spare.ch"
+SPARE_SE_NAME = "CTAO-Spare-SE"
 SE_NAME = "CTAO-Local-SE"
 CS_NAME = "CTAOLocal"
 

@@ -54,6 +54,8 @@ REALISTIC = [
     ("Failed", "Payload failed", "FATAL: singularity image not found", F.SOFTWARE, "ContainerStep"),
     ("Failed", "Input Data Resolution", "Failed Input Data Resolution ", F.INPUT_DATA, "InputDataResolution"),
     ("Failed", "Input Data Not Available", "", F.INPUT_DATA, "InputDataNotAvailable"),
+    ("Failed", "JobScheduling optimizer", "Impossible InputData * Site requirements", F.INPUT_DATA,
+     "NoSiteForInputData"),
     ("Failed", "Error downloading input data", "", F.INPUT_DATA, "InputDataDownload"),
     ("Failed", "Failed Downloading InputSandbox", "", F.INPUT_DATA, "InputSandboxDownload"),
     ("Failed", "Failed Downloading InputSandbox LFN(s)", "", F.INPUT_DATA, "InputSandboxDownload"),

@@ -136,6 +136,14 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "Input Data Not Available",
         "Priority": "310",
     },
+    # the JobScheduling optimizer found no allowed site near the input data (e.g. every site holding it is
+    # banned for the job): the job never reached a pilot
+    "NoSiteForInputData": {
+        "Class": "input-data",
+        "MinorStatus": "JobScheduling optimizer",
+        "ApplicationStatus": "Impossible InputData * Site requirements",
+        "Priority": "315",
+    },
     "InputDataDownload": {
         "Class": "input-data",
         "MinorStatus": "re:download(ing)? (of )?input ?data|input ?data download",

@@ -10,7 +10,8 @@ __all__ = ["FailureManagementClient"]
 
 
 class FailureManagementClient(Client):
-    """``getDecisions(filters, limit)`` and ``getSummary(filters)`` (forwarded as RPCs), returning S_OK/S_ERROR."""
+    """``getDecisions(filters, limit)``, ``getSummary(filters)`` and ``getSiteBans(transformation_id)`` (forwarded
+    as RPCs), returning S_OK/S_ERROR."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

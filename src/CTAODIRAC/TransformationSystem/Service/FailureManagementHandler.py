@@ -1,4 +1,4 @@
-"""FailureManagement service: read-only access to the failure-management decisions (FailureManagementDB).
+"""FailureManagement service: read-only access to the failure-management decisions and site bans.
 
 Operators read the decisions with ``dirac-ctao-failure-report`` from wherever they have a proxy; only this
 service (on the DIRAC servers) holds the DB credentials. The agent writes the DB directly.
@@ -21,7 +21,8 @@ MAX_LIMIT = 100_000
 
 
 class FailureManagementHandler(RequestHandler):
-    """Exports ``getDecisions`` and ``getSummary``; filters are those of ``FailureManagementDB.where_clause``."""
+    """Exports ``getDecisions``, ``getSummary`` (filters are those of ``FailureManagementDB.where_clause``) and
+    ``getSiteBans`` (read by the task-manager plugin when the WorkflowTaskAgent submits tasks)."""
 
     db: FailureManagementDB
 
@@ -53,5 +54,14 @@ class FailureManagementHandler(RequestHandler):
             return S_OK(self.db.summary(filters))
         except ValueError as exc:
             return S_ERROR(str(exc))
+        except SErrorException as exc:
+            return exc.result
+
+    types_getSiteBans = [int]
+
+    def export_getSiteBans(self, transformation_id: int) -> dict[str, Any]:
+        """``{lfn: [site, ...]}``: the sites the new tasks of each file of a transformation must avoid."""
+        try:
+            return S_OK({lfn: sorted(sites) for lfn, sites in self.db.site_bans(transformation_id).items()})
         except SErrorException as exc:
             return exc.result

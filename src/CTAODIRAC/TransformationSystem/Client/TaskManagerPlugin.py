@@ -1,0 +1,111 @@
+"""DIRAC's task-manager plugins, plus the failure agent's site bans.
+
+DIRAC's WorkflowTaskAgent asks a task-manager plugin where each new task may run. Pointing its
+``PluginLocation`` option at this module keeps every destination plugin of DIRAC (``BySE``, ``ByJobType``...,
+chosen as before by ``Operations/<VO>/Transformations/DestinationPlugin``) and adds one thing: a task whose input
+files the failure agent decided to keep away from a site (``FMSiteBans``) gets that site in its job's
+``BannedSites``, and loses it from an explicit destination list. Our ``TransformationSystem/ConfigTemplate.cfg``
+sets the option; see docs/failure-management.md, "Site avoidance".
+
+The bans are read through the FailureManagement service (one call per transformation, cached for
+``CACHE_SECONDS``). If the service cannot be reached, tasks are submitted without bans and a warning is logged:
+a ban only steers work away from a site, losing it never loses a file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from DIRAC import gLogger
+from DIRAC.ConfigurationSystem.Client.Helpers.Resources import getSites
+from DIRAC.TransformationSystem.Client.TaskManagerPlugin import TaskManagerPlugin as DIRACTaskManagerPlugin
+
+from CTAODIRAC.Core.Failures.bans import apply_site_bans, task_lfns
+
+__all__ = ["CACHE_SECONDS", "SiteBanCache", "TaskManagerPlugin"]
+
+#: How long the bans of one transformation are reused before they are read again.
+CACHE_SECONDS = 60.0
+
+
+class SiteBanCache:
+    """``{lfn: sites}`` per transformation, read with ``getSiteBans`` and kept ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS, client_factory: Any = None) -> None:
+        self.ttl = ttl
+        self._client_factory = client_factory
+        self._entries: dict[int, tuple[float, dict[str, list[str]]]] = {}
+        self._lock = threading.Lock()
+
+    def _client(self) -> Any:
+        if self._client_factory is not None:
+            return self._client_factory()
+        from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
+
+        return FailureManagementClient()
+
+    def bans(self, transformation_id: int) -> dict[str, list[str]] | None:
+        """The bans of a transformation, or None when they cannot be read (the caller then applies none)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(transformation_id)
+            if entry and now - entry[0] < self.ttl:
+                return entry[1]
+        result = self._client().getSiteBans(transformation_id)
+        if not result["OK"]:
+            gLogger.warn(
+                "CTAODIRAC: site bans not applied, cannot read them",
+                f"transformation {transformation_id}: {result['Message']}",
+            )
+            return None
+        value = {str(lfn): [str(s) for s in sites] for lfn, sites in result["Value"].items()}
+        with self._lock:
+            self._entries[transformation_id] = (now, value)
+        return value
+
+
+#: Shared by every plugin object of the process: the WorkflowTaskAgent makes one per task manager and thread.
+_CACHE = SiteBanCache()
+
+
+class TaskManagerPlugin(DIRACTaskManagerPlugin):
+    """DIRAC's TaskManagerPlugin whose ``run`` also applies the failure agent's site bans."""
+
+    cache: SiteBanCache = _CACHE
+
+    def run(self) -> Any:
+        destinations = super().run()
+        if not isinstance(destinations, set):  # S_ERROR from an unknown plugin name: DIRAC's handling as before
+            return destinations
+        try:
+            transformation_id = int(self.params.get("TransformationID") or 0)
+        except (TypeError, ValueError):
+            return destinations
+        lfns = task_lfns(self.params.get("InputData"))
+        if not transformation_id or not lfns:
+            return destinations
+        bans = self.cache.bans(transformation_id)
+        if not bans:
+            return destinations
+        outcome = apply_site_bans(destinations, lfns, bans, self._all_sites())
+        task = f"transformation {transformation_id} task {self.params.get('TaskID')}"
+        if outcome.unsatisfiable:
+            gLogger.warn(
+                "CTAODIRAC: site bans not applied, they exclude every destination",
+                f"{task}: banned {', '.join(outcome.unsatisfiable)}; "
+                f"destinations {', '.join(sorted(destinations)) or 'any site'}",
+            )
+            return destinations
+        if outcome.banned:
+            # WorkflowTasks adds every other task parameter to the job's JDL (_handleRest): the matcher honours it
+            self.params["BannedSites"] = ";".join(outcome.banned)
+            gLogger.info("CTAODIRAC: task keeps away from", f"{', '.join(outcome.banned)} ({task})")
+        return set(outcome.destinations)
+
+    @staticmethod
+    def _all_sites() -> list[str]:
+        """Every site of the grid (``Resources/Sites`` in the CS); empty if the CS cannot say."""
+        result = getSites()
+        return list(result["Value"]) if result["OK"] else []

@@ -1,0 +1,152 @@
+"""Site bans at task submission: the pure outcome, and the task-manager plugin with a stubbed ban source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from diraccfg import CFG
+
+import CTAODIRAC.TransformationSystem as ts
+from CTAODIRAC.Core.Failures.bans import BanOutcome, apply_site_bans, task_lfns
+
+BANS = {"/a": {"LCG.Bad.de"}, "/b": {"LCG.Bad.de", "LCG.Worse.it"}}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/a;/b", ["/a", "/b"]),
+        (" /a ; ;/b;", ["/a", "/b"]),
+        (["/a", "", "/b"], ["/a", "/b"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_task_lfns_reads_both_forms_of_input_data(value, expected):
+    assert task_lfns(value) == expected
+
+
+def test_no_ban_for_the_task_files_leaves_the_destination_alone():
+    assert apply_site_bans({"CTAO.X.ch"}, ["/c"], BANS) == BanOutcome(destinations=frozenset({"CTAO.X.ch"}))
+    assert apply_site_bans(set(), ["/c"], {}) == BanOutcome(destinations=frozenset())
+
+
+def test_any_destination_gets_the_union_of_the_files_bans_as_banned_sites():
+    outcome = apply_site_bans(set(), ["/a", "/b"], BANS)
+    assert outcome.destinations == frozenset()  # still "any site"
+    assert outcome.banned == ("LCG.Bad.de", "LCG.Worse.it")
+    assert outcome.unsatisfiable == ()
+
+
+def test_an_explicit_destination_loses_the_banned_sites():
+    outcome = apply_site_bans({"LCG.Bad.de", "LCG.Good.fr"}, ["/a"], BANS)
+    assert outcome.destinations == frozenset({"LCG.Good.fr"})
+    assert outcome.banned == ("LCG.Bad.de",)
+
+
+def test_bans_excluding_every_destination_are_dropped_and_said():
+    outcome = apply_site_bans({"LCG.Bad.de"}, ["/a"], BANS)
+    assert outcome.destinations == frozenset({"LCG.Bad.de"})
+    assert outcome.banned == ()
+    assert outcome.unsatisfiable == ("LCG.Bad.de",)
+
+
+def test_bans_excluding_every_site_of_the_grid_are_dropped_for_any_destination():
+    outcome = apply_site_bans(set(), ["/b"], BANS, all_sites={"LCG.Bad.de", "LCG.Worse.it"})
+    assert (outcome.banned, outcome.unsatisfiable) == ((), ("LCG.Bad.de", "LCG.Worse.it"))
+    outcome = apply_site_bans(set(), ["/b"], BANS, all_sites={"LCG.Bad.de", "LCG.Worse.it", "LCG.Good.fr"})
+    assert (outcome.banned, outcome.unsatisfiable) == (("LCG.Bad.de", "LCG.Worse.it"), ())
+
+
+# --- the plugin, DIRAC's TaskManagerPlugin underneath, the service stubbed ---------------------------------------
+
+
+class _Ops:
+    """Operations helper stand-in: DIRAC's plugins only read options through it."""
+
+    def getValue(self, path: str, default: Any = None) -> Any:
+        return default
+
+
+class _Client:
+    calls: list[int] = []
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+
+    def getSiteBans(self, transformation_id: int) -> dict[str, Any]:
+        _Client.calls.append(transformation_id)
+        return self.answer
+
+
+def _plugin(answer: dict[str, Any], ttl: float = 60.0, sites: tuple[str, ...] = ("LCG.Bad.de", "LCG.Good.fr")):
+    from CTAODIRAC.TransformationSystem.Client.TaskManagerPlugin import SiteBanCache, TaskManagerPlugin
+
+    plugin = TaskManagerPlugin("BySE", operationsHelper=_Ops())
+    plugin._all_sites = lambda: list(sites)  # the CS's Resources/Sites
+    plugin.cache = SiteBanCache(ttl=ttl, client_factory=lambda: _Client(answer))
+    return plugin
+
+
+def _task(**extra: Any) -> dict[str, Any]:
+    params = {"TransformationID": 7, "TaskID": 3, "TargetSE": "Unknown", "InputData": "/a;/c", "Site": ""}
+    params.update(extra)
+    return params
+
+
+def test_plugin_writes_banned_sites_into_the_task_parameters():
+    _Client.calls = []
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"], "/z": ["LCG.Other.ch"]}})
+    params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()  # BySE with no target SE: any site, as DIRAC's plugin says
+    assert params["BannedSites"] == "LCG.Bad.de"
+    # a second task of the same transformation reuses the bans read for the first
+    other = _task(TaskID=4, InputData="/c")
+    plugin.setParameters(other)
+    assert plugin.run() == set()
+    assert "BannedSites" not in other
+    assert _Client.calls == [7]
+
+
+def test_plugin_without_service_submits_without_bans():
+    plugin = _plugin({"OK": False, "Message": "Cannot connect"})
+    params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert "BannedSites" not in params
+
+
+def test_plugin_drops_bans_that_leave_no_site():
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}}, sites=("LCG.Bad.de",))
+    params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert "BannedSites" not in params
+
+
+def test_plugin_leaves_tasks_without_input_data_alone():
+    _Client.calls = []
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}})
+    params = _task(InputData="")
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert _Client.calls == []
+
+
+def test_plugin_keeps_dirac_unknown_plugin_error():
+    from CTAODIRAC.TransformationSystem.Client.TaskManagerPlugin import TaskManagerPlugin
+
+    plugin = TaskManagerPlugin("NoSuchPlugin", operationsHelper=_Ops())
+    plugin.setParameters(_task())
+    result = plugin.run()
+    assert isinstance(result, dict) and not result["OK"]
+
+
+def test_config_template_points_the_workflow_task_agent_at_the_plugin():
+    section = CFG().loadFromFile(str(Path(ts.__file__).parent / "ConfigTemplate.cfg"))["Agents"]["WorkflowTaskAgent"]
+    location = section.getOption("PluginLocation")
+    module = __import__(location, fromlist=["TaskManagerPlugin"])
+    assert module.TaskManagerPlugin.__name__ == "TaskManagerPlugin"

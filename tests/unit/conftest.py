@@ -32,3 +32,39 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, out, err)
 
     return run
+
+
+NO_DIRAC_CHECK = """
+import importlib, pkgutil, sys
+for package in sys.argv[2:]:
+    root = importlib.import_module(package)
+    for module in pkgutil.walk_packages(root.__path__, package + "."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+from CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production import main
+try:
+    main([sys.argv[1], "--json"])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+loaded = sorted(name for name in sys.modules if name == "DIRAC" or name.startswith("DIRAC."))
+assert not loaded, loaded
+sys.stderr.write("clean\\n")
+"""
+
+
+@pytest.fixture
+def dry_run_without_dirac() -> Callable[..., str]:
+    """``(file, *packages) -> plan JSON``: in a fresh interpreter, import every module of ``packages``, plan
+    ``file`` with ``dirac-ctao-submit-production --json``, and check that no DIRAC module was loaded."""
+    import subprocess
+    import sys
+
+    def run(file: str, *packages: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", NO_DIRAC_CHECK, file, *packages], capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stderr
+        assert "clean" in result.stderr
+        return result.stdout
+
+    return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from CTAODIRAC.Core.Production.models import ProductionFile
+from CTAODIRAC.Core.Production.models import STEP_KINDS, ProductionFile
 from CTAODIRAC.Core.Production.schema import SCHEMA_PATH, generate_schema, schema_text
 
 from .conftest import EXAMPLES
@@ -26,7 +26,7 @@ def test_schema_describes_the_format() -> None:
         for definition in schema["$defs"].values()
         if "kind" in definition.get("properties", {})
     }
-    assert kinds == {
+    assert kinds == set(STEP_KINDS) == {
         "ctapipe-process",
         "ctapipe-merge",
         "ctapipe-train-energy",

@@ -37,6 +37,7 @@ from ..Production.models import (
     Input,
     MetaValue,
     OutputMetadata,
+    STEP_KINDS,
     PositiveInt,
     Query,
     StepDefaults,
@@ -56,16 +57,7 @@ __all__ = [
 
 #: URI of the ``dirac:`` namespace (an identifier: nothing is fetched from it).
 DIRAC_NAMESPACE = "https://ctao.org/dirac/cwl#"
-#: Step kinds of the production format a ``dirac:Step`` may declare (default: ``executable``).
-STEP_KINDS = (
-    "ctapipe-process",
-    "ctapipe-merge",
-    "ctapipe-train-energy",
-    "ctapipe-train-classifier",
-    "ctapipe-apply-models",
-    "mc-simulation",
-    "executable",
-)
+# STEP_KINDS (from the production models): the kinds a ``dirac:Step`` may declare (default: ``executable``).
 
 ProductionName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
 Variable = Annotated[str, Field(pattern=VARIABLE_PATTERN)]

@@ -11,7 +11,7 @@ generated from these classes (``python -m CTAODIRAC.Core.Production.schema --wri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,7 @@ from pydantic import (
 from .metaquery import ALL_OPERATORS
 
 __all__ = [
+    "STEP_KINDS",
     "ApplyModelsStep",
     "DatasetInput",
     "ExecutableStep",
@@ -322,6 +323,11 @@ Step = Annotated[
     | ExecutableStep,
     Field(discriminator="kind"),
 ]
+
+#: The step kinds of the format, in the order of the ``Step`` union (read from the models, not repeated).
+STEP_KINDS: tuple[str, ...] = tuple(
+    get_args(model.model_fields["kind"].annotation)[0] for model in get_args(get_args(Step)[0])
+)
 
 
 # ----------------------------------------------------------------------------------------- production

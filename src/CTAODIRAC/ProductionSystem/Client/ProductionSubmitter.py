@@ -158,7 +158,7 @@ class ProductionSubmitter:
     def submit(self, plan: Plan) -> list[SubmittedProduction]:
         # every job description first: a refused one stops the submission before anything is created
         dirs = {d.step: d.path for d in output_directories(plan, self.base_path)}
-        self._bodies = {
+        bodies = {
             step.name: job_body(step, step_config(step, dirs[step.name], self.output_se, self.failover_ses,
                                                   self.software) if self.output_se else None)
             for step in plan.steps
@@ -168,7 +168,7 @@ class ProductionSubmitter:
         done: list[SubmittedProduction] = []
         try:
             for production in plan.productions:
-                result = self._submit_production(production, created)
+                result = self._submit_production(production, bodies, created)
                 done.append(result)
             self._create_directories(plan, {p.name for p in done if p.state == "created"})
         except BaseException:
@@ -194,7 +194,9 @@ class ProductionSubmitter:
                      f"roll back of production {name} FAILED: {res['Message']} (delete it by hand)")
 
     # -- one production ---------------------------------------------------------------------------------
-    def _submit_production(self, production: PlannedProduction, created: list[str]) -> SubmittedProduction:
+    def _submit_production(
+        self, production: PlannedProduction, bodies: dict[str, str], created: list[str]
+    ) -> SubmittedProduction:
         digest = production_digest(production)
         client = self.new_production_client()
         existing = client.getProduction(production.name)
@@ -225,7 +227,7 @@ class ProductionSubmitter:
             pstep.LongDescription = f"{described['LongDescription']} {DIGEST_MARK}{digest}"
             pstep.Inputquery = described["Inputquery"]
             pstep.Outputquery = described["Outputquery"]
-            pstep.Body = self._bodies[step.name]
+            pstep.Body = bodies[step.name]
             parents = [prod_steps[p] for p in described["ParentStep"]]
             if parents:
                 pstep.ParentStep = parents

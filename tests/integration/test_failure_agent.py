@@ -8,13 +8,18 @@ ErrorCounts and the recorded decisions; the tests share the transformation and r
 
 from __future__ import annotations
 
+import email
 import json
 import signal
+import socketserver
 import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 
 import pytest
 
@@ -24,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 AGENT = "Transformation/FailureManagementAgent"
 #: Jobs the tests use: each test takes the next ones.
-JOBS = 19
+JOBS = 22
 ACT = ["ReportOnly=False", "MinJobAge=0", "TransformationStatuses=Idle", "BudgetApplication=0"]
 
 STALLED = ("Failed", "Job stalled: pilot not running", "")
@@ -464,3 +469,114 @@ def test_new_tasks_of_a_file_kept_away_from_a_site_are_submitted_with_banned_sit
         time.sleep(2)
     assert dirac.sql("JobDB", f"SELECT Site FROM Jobs WHERE JobID = {new_job}") == [["CTAO.Spare.ch"]]
     assert f"InputData = {lfn!r}".replace("'", '"') in jdl, jdl
+
+
+@dataclass
+class Mail:
+    sender: str
+    recipients: list[str]
+    message: Message
+
+    @property
+    def body(self) -> str:
+        part = next(p for p in self.message.walk() if p.get_content_type() == "text/plain")
+        return part.get_payload(decode=True).decode()
+
+
+class _SmtpSession(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib (which DIRAC's Mail utility uses): keeps each message it is given."""
+
+    server: _SmtpSink
+
+    def _reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self._reply("220 sink ready")
+        sender, recipients = "", []
+        for raw in self.rfile:
+            verb, _, argument = raw.decode().strip().partition(" ")
+            verb = verb.upper()
+            if verb in ("EHLO", "HELO", "NOOP"):
+                self._reply("250 sink")
+            elif verb == "MAIL":
+                sender, recipients = argument.partition(":")[2].strip().strip("<>"), []
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                recipients.append(argument.partition(":")[2].strip().strip("<>"))
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 end with <CRLF>.<CRLF>")
+                lines = []
+                for line in self.rfile:
+                    if line == b".\r\n":
+                        break
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                self.server.mails.append(Mail(sender, recipients, email.message_from_bytes(b"".join(lines))))
+                self._reply("250 OK")
+            elif verb == "RSET":
+                sender, recipients = "", []
+                self._reply("250 OK")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:
+                self._reply("502 not implemented")
+
+
+class _SmtpSink(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, port: int):
+        super().__init__(("127.0.0.1", port), _SmtpSession)
+        self.mails: list[Mail] = []
+
+
+@contextmanager
+def _smtp_sink(port: int) -> Iterator[list[Mail]]:
+    """An SMTP server in this process on ``port``, for as long as the block runs; yields the mails it got."""
+    sink = _SmtpSink(port)
+    thread = threading.Thread(target=sink.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink.mails
+    finally:
+        sink.shutdown()
+        sink.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_cycle_with_new_decisions_mails_a_digest_through_the_notification_service(dirac, world):
+    """The agent → DIRAC's Framework/Notification service (DISET) → SMTP at the instance's SMTP port, where this
+    test listens: one mail per cycle that recorded something, to all MailTo addresses at once; none otherwise."""
+    stalled, application, later = world.take(3)
+    mail = [*ACT, "SiteBanThreshold=0", "MailTo=ops@localhost, shifter@localhost", "MailFrom=fm-agent@localhost"]
+    with _smtp_sink(dirac.inst.smtp_port()) as mails:
+        _walk(dirac, {stalled[0]: STALLED, application[0]: APPLICATION})
+        output = _run(dirac, mail)
+        assert "Digest mailed to ops@localhost, shifter@localhost" in output, output[-3000:]
+        assert len(mails) == 1, mails
+        got = mails[0]
+        assert got.sender == "fm-agent@localhost"
+        assert got.recipients == ["ops@localhost", "shifter@localhost"]
+        assert got.message["To"] == "ops@localhost, shifter@localhost"
+        assert got.message["From"] == "fm-agent@localhost"
+        assert got.message["Subject"] == f"[{AGENT}] 2 new failure-management decisions"
+        lines = got.body.splitlines()
+        assert lines[0].startswith(f"{AGENT}: 2 new decisions in the cycle of ")
+        assert lines[0].endswith(" UTC (decisions applied)."), lines[0]
+        assert (
+            f"transformation {world.tid}: failures by class: application 1, infrastructure 1; "
+            "by site: CTAO.Local.ch 2; did: files 2, give-up 1, retry 1"
+        ) in lines, got.body
+        assert lines[-1].startswith("Details: dirac-ctao-failure-report --since '"), got.body
+        # nothing new: no mail
+        output = _run(dirac, mail)
+        assert "Digest mailed" not in output and "Could not send the digest" not in output
+        assert len(mails) == 1, [m.message["Subject"] for m in mails]
+    # no SMTP server listening: the service reports the failure, the agent logs it and the cycle still succeeds
+    _walk(dirac, {later[0]: STALLED})
+    output = _run(dirac, mail)
+    assert "Could not send the digest" in output, output[-3000:]
+    assert _files(dirac, world.tid)[later[2]][:2] == ["Unused", 1]

@@ -75,14 +75,18 @@ result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
 
 def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str, str], files: dict,
                   dir_meta: dict, output_query: dict, trans_type: str, expect: str = "Done",
-                  output_se: str = "CTAO-Local-SE") -> dict:
+                  output_se: str = "CTAO-Local-SE", lose_inputs: bool = False) -> dict:
     """Submit a one-step production, register its inputs and let the agents run its single task; the job
-    must end ``expect``."""
+    must end ``expect``. ``lose_inputs``: the stored copies of the inputs vanish before the job runs (the
+    catalog still lists them), as when a storage element loses files."""
     path = tmp_path / "production.yaml"
     path.write_text(production)
     tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\nOUTPUT_SE = {output_se!r}\n" + SUBMIT)
     lfns = dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\nDIR_META = {dir_meta!r}\nFILES = {files!r}\n"
                     + REGISTER)
+    if lose_inputs:
+        for lfn in lfns:
+            (dirac.inst.storage / lfn.lstrip("/")).unlink()
 
     def state() -> dict:
         return dirac.py(f"TID = {tid}\nOUTPUT_QUERY = {output_query!r}\n" + STATE)
@@ -259,3 +263,36 @@ def test_a_failing_job_leaves_its_inputs_for_the_failure_agent(dirac, tmp_path, 
     assert decisions, "no decision recorded"
     assert {d["Class"] for d in decisions} == {failure_class}, decisions
     assert {int(d["JobID"]) for d in decisions} == {result["job_id"]}
+
+
+def test_a_job_whose_input_is_missing_leaves_its_inputs_for_the_failure_agent(dirac, tmp_path, unique):
+    """The catalog lists the inputs but the storage element lost them: DIRAC's job wrapper cannot download
+    them and asks for a reschedule, which the local DIRAC refuses (MaxRescheduling = 0, docs/local-dirac.md): the
+    job fails, the payload never ran, nothing is Processed, and the failure agent sees an input-data failure."""
+    software = tmp_path / "software"
+    (software / "bin").mkdir(parents=True)
+    script = software / "bin" / "ctapipe-merge"
+    script.write_text(FAKE_MERGE)
+    script.chmod(0o755)
+    campaign = f"JobSide-{unique}"
+    result = _run_one_task(
+        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
+        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
+        "Merging", expect="Failed", lose_inputs=True,
+    )  # fmt: skip
+    assert result["job"]["MinorStatus"] == "Maximum of reschedulings reached", result["job"]
+    assert result["job"]["ApplicationStatus"].startswith("Failed Input Data Resolution"), result["job"]
+    assert set(result["files"].values()) == {"Assigned"}
+    assert result["outputs"] == []
+    run = control.run_agent(dirac.inst, "Transformation/FailureManagementAgent", cycles=1,
+                            options=["ReportOnly=False", "MinJobAge=0", "TransformationTypes=Merging"])
+    assert run.returncode == 0, run.output[-3000:]
+    decisions = dirac.py(f"TID = {result['tid']}\n" + FAILURE_DECISIONS)
+    assert {(d["Class"], d["Rule"], d["Kind"]) for d in decisions} == {
+        ("input-data", "ReschedulingsInputData", "retry")}, decisions  # fmt: skip
+    files = dirac.py(f"from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient\n"
+                     f"res = TransformationClient().getTransformationFiles({{'TransformationID': {result['tid']}}})\n"
+                     "result = {f['LFN']: f['Status'] for f in res['Value']}")
+    assert set(files.values()) == {"Unused"}

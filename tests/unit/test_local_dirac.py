@@ -10,7 +10,7 @@ import pytest
 from diraccfg import CFG
 
 from CTAODIRAC.LocalDIRAC import csconfig
-from CTAODIRAC.LocalDIRAC.instance import COMPONENTS, PROD_GROUP, USER_GROUP, Identity, Instance
+from CTAODIRAC.LocalDIRAC.instance import COMPONENTS, PROD_GROUP, SMTP_PORT, USER_GROUP, Identity, Instance
 from CTAODIRAC.LocalDIRAC.processes import Process, read_pid, start_process, stop
 
 
@@ -42,6 +42,15 @@ def test_central_cs_runs_every_service_under_diset(inst, ident):
     assert cs.getOption("/Systems/Configuration/Services/Server/HandlerPath").endswith("/ConfigurationHandler.py")
     assert cs.getOption("/Systems/Databases/Port") == "23306"
     assert cs.getOption("/Systems/Transformation/Databases/TransformationDB/DBName") == "TransformationDB"
+
+
+def test_notification_service_sends_mail_to_the_instance_smtp_port(inst, ident):
+    """DIRAC's Notification service reads its SMTP server from its own section (Mail utility default: localhost:25)."""
+    cs = csconfig.central_cs(inst, ident)
+    assert cs.getOption("/Systems/Framework/URLs/Notification") == "dips://testhost:9254/Framework/Notification"
+    assert cs.getOption("/Systems/Framework/Services/Notification/SMTP/Host") == "127.0.0.1"
+    assert cs.getOption("/Systems/Framework/Services/Notification/SMTP/Port") == str(SMTP_PORT + 100)
+    assert inst.smtp_port() == 10125
 
 
 def test_registry_separates_production_manager_and_ordinary_user(inst, ident):

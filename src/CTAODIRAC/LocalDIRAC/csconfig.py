@@ -155,6 +155,11 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     }  # fmt: skip
     for system, dbs in databases.items():
         settings.setdefault(system, {})["Databases"] = dbs
+    # DIRAC reschedules a job that failed for a reason of the worker node (e.g. its input could not be
+    # downloaded) up to 3 times, holding it 60, 180, 300 s first; here it fails at once ("Maximum of reschedulings
+    # reached") and the failure agent decides. (JobScheduling's RescheduleDelays cannot shorten the holds from
+    # the CS: DIRAC 9.1 compares the CS strings with integers and the optimizer fails.)
+    settings["WorkloadManagement"]["Databases"]["JobDB"]["MaxRescheduling"] = 0
     for comp in all_components():
         if comp.kind != "service":
             continue
@@ -165,6 +170,9 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     settings["Configuration"]["Services"]["Server"]["HandlerPath"] = (
         "DIRAC/ConfigurationSystem/Service/ConfigurationHandler.py"
     )
+    # DIRAC's Mail utility connects to the SMTP server the Notification service's CS section names (default:
+    # localhost:25); here a local port of the instance, where nothing listens unless someone runs an SMTP sink.
+    settings["Framework"]["Services"]["Notification"]["SMTP"] = {"Host": "127.0.0.1", "Port": inst.smtp_port()}
     settings["WorkloadManagement"]["Services"]["SandboxStore"].update(
         {"BasePath": str(inst.sandboxes), "Backend": "local", "LocalSE": SANDBOX_SE}
     )

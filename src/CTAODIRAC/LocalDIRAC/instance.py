@@ -39,6 +39,9 @@ SPARE_SITE = "CTAO.Spare.ch"
 SPARE_SE_NAME = "CTAO-Spare-SE"
 SE_NAME = "CTAO-Local-SE"
 CS_NAME = "CTAOLocal"
+#: The SMTP port (plus the instance's port offset) the Notification service sends mail to, on 127.0.0.1. No mail
+#: server runs there: mail is delivered only while something listens (a test's SMTP sink, ``python -m smtpd``).
+SMTP_PORT = 10025
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ CONFIGURATION_SERVER = Component("Configuration", "Server", 9135)
 COMPONENTS = (
     CONFIGURATION_SERVER,
     Component("Framework", "ProxyManager", 9152),
+    Component("Framework", "Notification", 9154),
     Component("ResourceStatus", "ResourceStatus", 9160),
     Component("ResourceStatus", "ResourceManagement", 9172),
     Component("DataManagement", "FileCatalog", 9197),
@@ -237,6 +241,10 @@ class Instance:
     def port(self, comp: Component) -> int | None:
         """The port ``comp`` listens on in this instance (None: the executor listens on none)."""
         return None if comp.port is None else comp.port + self.identity().port_offset
+
+    def smtp_port(self) -> int:
+        """Where the instance's Notification service delivers mail (127.0.0.1): SMTP_PORT + the port offset."""
+        return SMTP_PORT + self.identity().port_offset
 
     def cs_url(self) -> str:
         return f"dips://{self.identity().hostname}:{self.port(CONFIGURATION_SERVER)}/Configuration/Server"

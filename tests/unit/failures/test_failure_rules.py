@@ -34,6 +34,8 @@ REALISTIC = [
     ("Failed", "Job has insufficient disk space to continue", "", F.INFRASTRUCTURE, "DiskSpace"),
     ("Failed", "Received Kill signal", "", F.INFRASTRUCTURE, "KillSignal"),
     ("Failed", "Maximum of reschedulings reached", "", F.INFRASTRUCTURE, "MaxReschedulings"),
+    ("Failed", "Maximum of reschedulings reached", "Failed Input Data Resolution ", F.INPUT_DATA,
+     "ReschedulingsInputData"),
     ("Failed", "Installing Software", "Failed to install software", F.SOFTWARE, "SoftwareSetup"),
     (
         "Failed",

@@ -89,6 +89,14 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "re:kill(ed)? signal|killed by signal|SIGTERM|SIGKILL",
         "Priority": "150",
     },
+    # DIRAC stopped rescheduling a job whose last attempt could not get its input data (the job wrapper set
+    # this ApplicationStatus before asking for the reschedule): the cause is the input, not the site
+    "ReschedulingsInputData": {
+        "Class": "input-data",
+        "MinorStatus": "Maximum of reschedulings reached",
+        "ApplicationStatus": "re:^Failed Input Data Resolution",
+        "Priority": "155",
+    },
     "MaxReschedulings": {
         "Class": "infrastructure",
         "MinorStatus": "Maximum of reschedulings reached",

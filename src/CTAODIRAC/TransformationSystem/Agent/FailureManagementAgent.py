@@ -119,22 +119,34 @@ class FailureManagementAgent(AgentModule):
         for line in lines:
             self.log.notice(line)
         if lines and options.mail_to:
-            self._mail(options, lines, outcome)
+            self._mail(options, lines, outcome, now)
         return outcome
 
-    def _mail(self, options: FailureAgentOptions, lines: list[str], outcome: Outcome) -> None:
+    def _mail(self, options: FailureAgentOptions, lines: list[str], outcome: Outcome, cycle_time: datetime) -> None:
+        """Mail the cycle's digest through DIRAC's Notification service, whose CS section names the SMTP server
+        (``localAttempt=False``, as DIRAC's own agents do: no try at an SMTP server on this host first).
+
+        All addresses get one mail: DIRAC's Mail utility splits the address string at ", " only. The body names
+        the cycle's time, so that the service, which drops a mail identical to one it sent in the last 24 h,
+        never drops the digest of a later cycle that happens to have the same counts.
+        """
         from DIRAC.FrameworkSystem.Client.NotificationClient import NotificationClient
 
         mode = "report-only: nothing was changed" if options.report_only else "decisions applied"
+        since = cycle_time.strftime("%Y-%m-%d %H:%M:%S")
         body = "\n".join(
-            [f"{self.agent_name}: {len(outcome.recorded)} new decisions ({mode}).", "", *lines, "",
-             "Details: dirac-ctao-failure-report --since <time>"]
+            [f"{self.agent_name}: {len(outcome.recorded)} new decisions in the cycle of {since} UTC ({mode}).", "",
+             *lines, "", f"Details: dirac-ctao-failure-report --since '{since}'"]
         )  # fmt: skip
+        recipients = ", ".join(options.mail_to)
         result = NotificationClient().sendMail(
-            ",".join(options.mail_to),
+            recipients,
             f"[{self.agent_name}] {len(outcome.recorded)} new failure-management decisions",
             body,
             fromAddress=options.mail_from or None,
+            localAttempt=False,
         )
         if not result["OK"]:
             self.log.warn("Could not send the digest", result["Message"])
+        else:
+            self.log.notice(f"Digest mailed to {recipients}", result["Value"])

@@ -296,3 +296,78 @@ def test_a_job_whose_input_is_missing_leaves_its_inputs_for_the_failure_agent(di
                      f"res = TransformationClient().getTransformationFiles({{'TransformationID': {result['tid']}}})\n"
                      "result = {f['LFN']: f['Status'] for f in res['Value']}")
     assert set(files.values()) == {"Unused"}
+
+
+MODELS = """
+format: 1
+inputs:
+  dl1:
+    query: {{MCCampaign: Models-{unique}, data_level: 1, outputType: Data}}
+productions:
+  - name: models-{unique}
+    steps:
+      - name: train-energy
+        kind: ctapipe-train-energy
+        input: dl1
+        version: v0.0-test
+      - name: apply
+        kind: ctapipe-apply-models
+        input: dl1
+        version: v0.0-test
+        models: [train-energy]
+"""
+
+SUBMIT_MODELS = """
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se="CTAO-Local-SE").submit(load_plan(PATH))
+result = {s.name: s.transformation_id for s in prod.steps}
+"""
+
+MODEL_FILE = """
+import os, tempfile
+from DIRAC.DataManagementSystem.Client.DataManager import DataManager
+local = os.path.join(tempfile.mkdtemp(), "energy.pkl")
+with open(local, "w") as fh:
+    fh.write("a model")
+# in the train-energy step's output directory, whose metadata the apply step's model query selects
+res = DataManager().putAndRegister(LFN, local, "CTAO-Local-SE")
+assert res["OK"] and LFN in res["Value"]["Successful"], res
+result = True
+"""
+
+TASKS_OF = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+tc = TransformationClient()
+result = {"tasks": len(tc.getTransformationTasks({"TransformationID": TID})["Value"]),
+          "files": sorted(f["Status"] for f in tc.getTransformationFiles({"TransformationID": TID})["Value"])}
+"""
+
+
+def test_an_apply_models_step_gets_no_task_until_its_models_exist(dirac, tmp_path, unique):
+    """Our TransformationPlugin (the TransformationAgent's PluginLocation, set by our ConfigTemplate.cfg) holds
+    the apply step's files Unused while its model query finds nothing, and makes the task once a model exists."""
+    path = tmp_path / "models.yaml"
+    path.write_text(MODELS.format(unique=unique))
+    tids = dirac.py(f"PATH = {str(path)!r}\n" + SUBMIT_MODELS)
+    dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\n"
+             f"DIR_META = {{'MCCampaign': 'Models-{unique}', 'data_level': 1, 'outputType': 'Data'}}\n"
+             "FILES = {'run1.dl1.h5': ('dl1', {})}\n" + REGISTER)  # fmt: skip
+
+    def agents() -> str:
+        out = ""
+        for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
+            run = control.run_agent(dirac.inst, agent, cycles=1, options=["TransformationTypes=Training,ApplyModel"])
+            assert run.returncode == 0, run.output[-2000:]
+            out += run.output
+        return out
+
+    output = agents()
+    assert "no task until the models exist" in output, output[-3000:]
+    assert dirac.py(f"TID = {tids['apply']}\n" + TASKS_OF) == {"tasks": 0, "files": ["Unused"]}
+    assert dirac.py(f"TID = {tids['train-energy']}\n" + TASKS_OF) == {"tasks": 1, "files": ["Assigned"]}
+    # the model appears (as the train-energy job would register it): the next cycle makes the apply task
+    model = f"/ctao/tests/jobside/models-{unique}/train-energy/00000001/run1.train-energy.pkl"
+    assert dirac.py(f"LFN = {model!r}\n" + MODEL_FILE)
+    agents()
+    assert dirac.py(f"TID = {tids['apply']}\n" + TASKS_OF) == {"tasks": 1, "files": ["Assigned"]}

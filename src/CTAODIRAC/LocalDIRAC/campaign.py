@@ -3,11 +3,12 @@
 Started by ``dirac-ctao-local campaign`` in the instance's environment (this module imports DIRAC). What it
 does by itself: write toy DL0 input descriptions (CTAODIRAC.ToyEvents) and the ctapipe configuration files,
 register them in the catalog, and submit ``examples/ctapipe_campaign.yaml`` in a reduced size (a campaign
-name of its own, one file per group). Everything after that is done by DIRAC's agents and ours, run in
-turn as a data centre would run them: InputDataAgent, TransformationAgent, WorkflowTaskAgent, a JobAgent
-executing the jobs here, and the FailureManagementAgent (acting) retrying jobs that failed, e.g. an
-apply-models job that ran before its model existed. Progress is printed after each round, and a summary at
-the end.
+name of its own, one file per group). Everything after that is done by DIRAC's agents and ours, left
+running as a data centre runs them (polling every 10-20 s): InputDataAgent, TransformationAgent,
+WorkflowTaskAgent, the FailureManagementAgent (acting: it retries jobs that failed, e.g. an apply-models job
+that ran before its model existed), and JobAgents with the worker-node configuration executing the jobs here
+("pilots", started again when they stop). Nothing is registered or changed by hand after the submission.
+Progress is printed when it changes; a JSON summary at the end says where the time went (:func:`job_times`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 SAMPLES = (
     ("gamma-diffuse", "energy-training"), ("gamma-diffuse", "classifier-training"), ("gamma-diffuse", "performance"),
@@ -51,6 +54,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="give up after this many seconds")
     parser.add_argument("--ctapipe-env", required=True, help="the ctapipe payload environment (Python 3.12)")
     parser.add_argument("--root", required=True, help="the local DIRAC instance directory")
+    parser.add_argument("--pilots", type=int, default=2, help="JobAgents running jobs side by side")
     args, _ = parser.parse_known_args()
 
     import DIRAC
@@ -59,6 +63,7 @@ def main() -> int:
     from DIRAC.DataManagementSystem.Client.DataManager import DataManager
     from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
     from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+    from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 
     from CTAODIRAC.Core.JobSide import Software
     from CTAODIRAC.Core.Production.loader import load_plan
@@ -107,47 +112,179 @@ def main() -> int:
     submitted = ProductionSubmitter(f"/ctao/toy/{campaign}/out", output_se=SE,
                                     software=Software(kind="venv", location=args.ctapipe_env)).submit(plan)
     tids = {s.name: s.transformation_id for p in submitted for s in p.steps}
-    print(f"submitted {len(tids)} transformations", flush=True)
+    submitted_at = time.monotonic()
+    print(f"submitted {len(tids)} transformations in {len(submitted)} productions", flush=True)
 
-    # 3. the agents, in rounds
+    # 3. the agents and the pilots, left to run as on a data centre, until every transformation is done
     tc = TransformationClient()
     types = ",".join(sorted({s.type for s in plan.steps}))
     agents = [
-        ("Transformation/InputDataAgent", [f"TransformationTypes={types}"]),
-        ("Transformation/TransformationAgent", [f"TransformationTypes={types}"]),
-        ("Transformation/FailureManagementAgent", ["ReportOnly=False", "MinJobAge=0", f"TransformationTypes={types}"]),
-    ]
-    done: dict[str, int] = {}
-    rounds = 0
-    while time.monotonic() - t0 < args.timeout:
-        rounds += 1
-        for name, options in agents:
-            control.run_agent(inst, name, 1, options)
-        # DIRAC hands out tasks only 30 s after their creation: age them (the rounds are the clock here)
-        control.mariadb._client(inst, "TransformationDB", sql=(  # noqa: SLF001
-            "UPDATE TransformationTasks SET CreationTime = CreationTime - INTERVAL 1 MINUTE "
-            f"WHERE ExternalStatus = 'Created' AND TransformationID IN ({','.join(map(str, tids.values()))})"))
-        control.run_agent(inst, "Transformation/WorkflowTaskAgent", 1,
-                          [f"TransType={types}", "shifterProxy=ProductionManager", "MonitorTasks=", "MonitorFiles="])
-        for _ in range(6):  # a JobAgent stops after a failed payload, as a pilot does: start it again
-            control.run_job_agent(inst, cycles=1)
-        files = tc.getTransformationFiles({"TransformationID": list(tids.values())})["Value"]
-        by_trans: dict[int, list[str]] = {}
-        for f in files:
-            by_trans.setdefault(f["TransformationID"], []).append(f["Status"])
-        done = {step: by_trans.get(tid, []).count("Processed") for step, tid in tids.items()}
-        finished = sum(1 for step in tids if done[step] and all(s == "Processed" for s in by_trans[tids[step]]))
-        print(f"round {rounds} ({time.monotonic() - t0:5.0f} s): {finished}/{len(tids)} transformations done, "
-              f"{sum(done.values())} files processed", flush=True)
-        if finished == len(tids):
-            break
+        control.start_agent(inst, name, polling, options)
+        for name, polling, options in (
+            ("Transformation/InputDataAgent", 10, [f"TransformationTypes={types}"]),
+            # NoUnusedDelay: DIRAC skips a transformation that had no Unused files for 6 hours by default
+            ("Transformation/TransformationAgent", 10, [f"TransformationTypes={types}", "NoUnusedDelay=0"]),
+            ("Transformation/WorkflowTaskAgent", 10,
+             [f"TransType={types}", "shifterProxy=ProductionManager", "MonitorTasks=", "MonitorFiles="]),
+            ("Transformation/FailureManagementAgent", 20,
+             ["ReportOnly=False", "MinJobAge=0", f"TransformationTypes={types}"]),
+        )
+    ]  # fmt: skip
+    pilots = Pilots(inst, args.pilots)
+    states: dict[int, dict[str, int]] = {}
+    try:
+        shown = ""
+        while time.monotonic() - t0 < args.timeout:
+            pilots.keep_running()
+            res = tc.getTransformationFiles({"TransformationID": list(tids.values())})
+            if not res["OK"]:
+                time.sleep(5)
+                continue
+            states = file_states(res["Value"])
+            finished = sum(1 for tid in tids.values() if transformation_done(states.get(tid, {})))
+            jobs = tc.getCounters("TransformationTasks", ["ExternalStatus"],
+                                  {"TransformationID": list(tids.values())}).get("Value", [])
+            line = (f"{finished}/{len(tids)} transformations done; files "
+                    + ", ".join(f"{n} {st}" for st, n in sorted(total_states(states).items()))
+                    + f"; {sum(n for _, n in jobs)} tasks")  # fmt: skip
+            if line != shown:
+                print(f"[{time.monotonic() - t0:5.0f} s] {line}", flush=True)
+                shown = line
+            if finished == len(tids):
+                break
+            time.sleep(10)
+    finally:
+        pilots.stop()
+        for agent in agents:
+            control.stop_agent(agent)
+    elapsed = time.monotonic() - t0
+
+    # 4. the summary, and where the time went
     dl2 = meta.find_files({"MCCampaign": campaign, "data_level": 2, "outputType": "Data",
                            "analysis_prog": "ctapipe-apply-models"})
     models = meta.find_files({"MCCampaign": campaign, "outputType": "Model"})
-    summary = {"campaign": campaign, "seconds": round(time.monotonic() - t0), "rounds": rounds,
+    done = {step: states.get(tid, {}).get("Processed", 0) for step, tid in tids.items()}
+    complete = all(transformation_done(states.get(tid, {})) for tid in tids.values())
+    timing = time_split(_task_records(tc, JobMonitoringClient(), list(tids.values())))
+    summary = {"campaign": campaign, "complete": complete, "seconds": round(elapsed),
+               "submission_seconds": round(submitted_at - t0), "pilots": args.pilots, "timing": timing,
                "files_processed_per_step": done, "models": models, "dl2_outputs": dl2}
     print(json.dumps(summary, indent=1), flush=True)
-    return 0 if all(done.values()) and len(dl2) >= 4 else 1
+    return 0 if complete and len(dl2) >= 4 else 1
+
+
+class Pilots:
+    """``count`` JobAgents with the worker-node configuration, each started again whenever it stops (a
+    JobAgent stops after a failed payload or when it found no job a few times, as a pilot does)."""
+
+    def __init__(self, inst: Any, count: int) -> None:
+        self.inst = inst
+        self.procs: list[Any] = [None] * count
+
+    def keep_running(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        for i, proc in enumerate(self.procs):
+            if proc is None or proc.poll() is not None:
+                self.procs[i] = control.start_agent(
+                    self.inst, "WorkloadManagement/JobAgent", 2,
+                    ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False"],
+                    ["--cfg", str(self.inst.worker_cfg)], cycles=50)  # fmt: skip
+
+    def stop(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        for proc in self.procs:
+            if proc is not None:
+                control.stop_agent(proc)
+
+
+def file_states(files: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
+    """``{transformation: {file status: count}}``."""
+    states: dict[int, dict[str, int]] = {}
+    for f in files:
+        by_status = states.setdefault(int(f["TransformationID"]), {})
+        by_status[f["Status"]] = by_status.get(f["Status"], 0) + 1
+    return states
+
+
+def transformation_done(states: dict[str, int]) -> bool:
+    """Every file of the transformation Processed (and it has some)."""
+    return bool(states) and set(states) == {"Processed"}
+
+
+def total_states(states: dict[int, dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for by_status in states.values():
+        for status, count in by_status.items():
+            total[status] = total.get(status, 0) + count
+    return total
+
+
+def _task_records(tc: Any, monitoring: Any, tids: list[int]) -> list[tuple[datetime, list[tuple]]]:
+    """For each task with a job: (task creation time, the job's logging records)."""
+    res = tc.getTransformationTasks({"TransformationID": tids})
+    records = []
+    for task in res.get("Value", []):
+        job = int(task["ExternalID"] or 0)
+        if job <= 0:
+            continue
+        logging = monitoring.getJobLoggingInfo(job)
+        if logging["OK"]:
+            records.append((task["CreationTime"], logging["Value"]))
+    return records
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(str(text))
+
+
+def job_times(created: datetime, records: list[tuple]) -> dict[str, float | None]:
+    """Where one job's time went, from its task's creation time and DIRAC's logging records
+    ``(status, minor status, application status, time, source)``, in seconds:
+
+    - ``to_job``: task created → job received (DIRAC's 30 s hold before a task is handed out, WorkflowTaskAgent
+      polling);
+    - ``queued``: received → matched (optimizers, waiting for a free JobAgent);
+    - ``payload``: the program's run (dirac-ctao-run-step's "Running <program>" to its next status);
+    - ``upload``: after the payload, dirac-ctao-run-step's uploads, registrations and file statuses (to its last
+      status);
+    - ``wrapper``: the rest of the job's run (DIRAC's job wrapper: sandbox, input download, finalisation);
+      the whole run when the payload never started.
+    """
+    times = [(_when(r[3]), r[0], r[1], r[2], r[4]) for r in records]
+    received = times[0][0] if times else None
+    matched = next((t for t, status, *_ in times if status == "Matched"), None)
+    finished = next((t for t, status, *_ in reversed(times) if status in ("Done", "Failed", "Completed")), None)
+    start = next((i for i, (_, _, _, app, source) in enumerate(times)
+                  if app.startswith("Running ") and "dirac-ctao-run-step" in source), None)  # fmt: skip
+
+    def span(a: datetime | None, b: datetime | None) -> float | None:
+        return (b - a).total_seconds() if a and b else None
+
+    payload = upload = None
+    if start is not None and start + 1 < len(times):
+        payload = span(times[start][0], times[start + 1][0])
+        last = max(i for i, row in enumerate(times) if "dirac-ctao-run-step" in row[4])
+        upload = span(times[start + 1][0], times[max(last, start + 1)][0])
+    run = span(matched, finished)
+    return {
+        "to_job": span(created, received),
+        "queued": span(received, matched),
+        "payload": payload,
+        "upload": upload,
+        "wrapper": run - (payload or 0) - (upload or 0) if run is not None else None,
+    }
+
+
+def time_split(records: list[tuple[datetime, list[tuple]]]) -> dict[str, Any]:
+    """Sums and medians of :func:`job_times` over the campaign's jobs."""
+    per_job = [job_times(created, recs) for created, recs in records]
+    split: dict[str, Any] = {"jobs": len(per_job)}
+    for key in ("to_job", "queued", "wrapper", "payload", "upload"):
+        values = sorted(v[key] for v in per_job if v[key] is not None)
+        split[key] = {"sum_s": round(sum(values)), "median_s": round(values[len(values) // 2], 1) if values else None}
+    return split
 
 
 if __name__ == "__main__":

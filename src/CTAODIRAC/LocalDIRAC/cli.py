@@ -170,6 +170,7 @@ def campaign(
     root: RootOption = None,
     showers: Annotated[int, typer.Option(help="Showers thrown per toy DL0 run.")] = 300,
     timeout: Annotated[int, typer.Option(help="Give up after this many seconds.")] = 3600,
+    pilots: Annotated[int, typer.Option(help="JobAgents running jobs side by side.")] = 2,
 ) -> None:
     """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe)."""
     inst = _instance(root)
@@ -184,7 +185,7 @@ def campaign(
     environment = inst.environment("prodmgr")
     environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
     cmd = [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.campaign", "--root", str(inst.root), "--ctapipe-env",
-           str(ctapipe_env), "--showers", str(showers), "--timeout", str(timeout)]
+           str(ctapipe_env), "--showers", str(showers), "--timeout", str(timeout), "--pilots", str(pilots)]
     raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
 
 

@@ -6,6 +6,8 @@ on a ready instance costs a few status checks. Plain Python: DIRAC runs only in 
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -193,6 +195,40 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
             if echo is not None:
                 echo(line)
     return AgentRun(proc.wait(), b"".join(lines).decode(errors="replace"))
+
+
+def start_agent(inst: Instance, agent: str, polling: int, options: list[str] | None = None,
+                extra_args: list[str] | None = None, cycles: int = 1_000_000) -> subprocess.Popen:
+    """Start ``dirac-agent System/Agent`` in the background, polling every ``polling`` seconds, as a data
+    centre runs it; its output is appended to ``logs/agent_<System>_<Agent>.log``. Stop it with ``stop_agent``."""
+    args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
+            "-o", f"PollingTime={polling}"]  # fmt: skip
+    for opt in options or []:
+        args += ["-o", opt]
+    env = inst.environment(user=None)
+    env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
+    inst.logs.mkdir(parents=True, exist_ok=True)
+    with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
+        log.flush()
+        return subprocess.Popen(args, env=env, cwd=inst.root, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def stop_agent(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop an agent ``start_agent`` started (SIGTERM to its process group, SIGKILL if it lingers)."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = None,

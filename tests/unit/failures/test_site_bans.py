@@ -150,3 +150,11 @@ def test_config_template_points_the_workflow_task_agent_at_the_plugin():
     location = section.getOption("PluginLocation")
     module = __import__(location, fromlist=["TaskManagerPlugin"])
     assert module.TaskManagerPlugin.__name__ == "TaskManagerPlugin"
+
+
+def test_config_template_points_the_transformation_agent_at_the_plugin():
+    section = CFG().loadFromFile(str(Path(ts.__file__).parent / "ConfigTemplate.cfg"))["Agents"]["TransformationAgent"]
+    module = __import__(section.getOption("PluginLocation"), fromlist=["TransformationPlugin"])
+    from DIRAC.TransformationSystem.Agent.TransformationPlugin import TransformationPlugin
+
+    assert issubclass(module.TransformationPlugin, TransformationPlugin)

@@ -9,6 +9,7 @@ import pytest
 from CTAODIRAC.Core.JobSide import (
     Software,
     StepConfig,
+    config_in_body,
     decode_config,
     encode_config,
     file_metadata,
@@ -31,6 +32,19 @@ def test_config_survives_the_job_arguments():
     token = encode_config(cfg)
     assert token.replace("-", "").replace("_", "").replace("=", "").isalnum()  # one shell-safe word
     assert decode_config(token) == cfg
+
+
+def test_config_is_found_in_a_transformation_body():
+    from DIRAC.Interfaces.API.Job import Job  # the body is DIRAC's workflow XML
+
+    cfg = _config("ctapipe-apply-models", models={"train-energy": {"outputType": {"=": "Model"}}})
+    job = Job()
+    job.setName("apply-models-gamma")
+    job.setExecutable("dirac-ctao-run-step", arguments=encode_config(cfg), logFile="apply.out")
+    assert config_in_body(job.workflow.toXML()) == cfg
+    other = Job()
+    other.setExecutable("ctapipe-merge", arguments="--output=" + "x" * 60)
+    assert config_in_body(other.workflow.toXML()) is None
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ each input file's fate is.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +24,7 @@ __all__ = [
     "FileFate",
     "Software",
     "StepConfig",
+    "config_in_body",
     "decode_config",
     "encode_config",
     "file_metadata",
@@ -93,6 +96,23 @@ def encode_config(config: StepConfig) -> str:
 
 def decode_config(token: str) -> StepConfig:
     return StepConfig.model_validate_json(base64.urlsafe_b64decode(token.encode()))
+
+
+#: An encoded StepConfig in a transformation body (the argument of dirac-ctao-run-step).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}={0,2}")
+
+
+def config_in_body(body: str) -> StepConfig | None:
+    """The StepConfig a transformation body (job workflow XML) passes to ``dirac-ctao-run-step``, or None when
+    the body runs something else."""
+    if "dirac-ctao-run-step" not in body:
+        return None
+    for token in _TOKEN.findall(body):
+        try:
+            return decode_config(token)
+        except (ValueError, binascii.Error):
+            continue
+    return None
 
 
 def _output_name(config: StepConfig, inputs: list[str], task_id: int) -> str:

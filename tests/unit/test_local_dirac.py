@@ -122,3 +122,22 @@ def test_identity_is_made_once(inst):
     assert first == again
     with pytest.raises(FileNotFoundError, match="dirac-ctao-local up"):
         Instance(inst.root / "nowhere").identity()
+
+
+def test_each_pilot_has_its_own_configuration_file(inst, ident):
+    """A JobAgent rewrites its root's etc/dirac.cfg: each local pilot gets its own, made of the instance's
+    configuration and the worker node's, with the instance's certificates."""
+    from CTAODIRAC.LocalDIRAC import control
+
+    csconfig.write_configuration(inst, ident, central=False)
+    (inst.root / "etc" / "grid-security").mkdir(parents=True, exist_ok=True)
+    first, second = control.pilot_root(inst, 1), control.pilot_root(inst, 2)
+    assert first != second
+    for root in (first, second):
+        cfg = CFG().loadFromFile(str(root / "etc" / "dirac.cfg"))
+        assert cfg.getOption("/DIRAC/Configuration/Servers") == inst.cs_url()
+        assert cfg.getOption("/LocalSite/Site") == "CTAO.Local.ch"
+        assert (root / "etc" / "grid-security").resolve() == (inst.root / "etc" / "grid-security").resolve()
+    # what a JobAgent does to its own file leaves the instance's untouched
+    (first / "etc" / "dirac.cfg").write_text("LocalSite\n{\n  CPUTimeLeft = 5\n}\n")
+    assert CFG().loadFromFile(str(inst.dirac_cfg)).getOption("/DIRAC/Configuration/Servers") == inst.cs_url()

@@ -174,8 +174,8 @@ def main() -> int:
 
 
 class Pilots:
-    """``count`` JobAgents with the worker-node configuration, each started again whenever it stops (a
-    JobAgent stops after a failed payload or when it found no job a few times, as a pilot does)."""
+    """``count`` JobAgents, each from its own pilot directory with the worker-node configuration
+    (``control.start_pilot``), started again whenever it stops (after a few cycles without a job)."""
 
     def __init__(self, inst: Any, count: int) -> None:
         self.inst = inst
@@ -186,10 +186,7 @@ class Pilots:
 
         for i, proc in enumerate(self.procs):
             if proc is None or proc.poll() is not None:
-                self.procs[i] = control.start_agent(
-                    self.inst, "WorkloadManagement/JobAgent", 2,
-                    ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False"],
-                    ["--cfg", str(self.inst.worker_cfg)], cycles=50)  # fmt: skip
+                self.procs[i] = control.start_pilot(self.inst, i + 1)
 
     def stop(self) -> None:
         from CTAODIRAC.LocalDIRAC import control

@@ -198,21 +198,52 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
 
 
 def start_agent(inst: Instance, agent: str, polling: int, options: list[str] | None = None,
-                extra_args: list[str] | None = None, cycles: int = 1_000_000) -> subprocess.Popen:
+                extra_args: list[str] | None = None, cycles: int = 1_000_000, root: Path | None = None,
+                log_name: str | None = None) -> subprocess.Popen:
     """Start ``dirac-agent System/Agent`` in the background, polling every ``polling`` seconds, as a data
-    centre runs it; its output is appended to ``logs/agent_<System>_<Agent>.log``. Stop it with ``stop_agent``."""
+    centre runs it; its output is appended to ``logs/<log_name or agent_<System>_<Agent>>.log``. ``root``: run
+    it from another DIRAC root directory (a pilot's, see :func:`start_pilot`). Stop it with ``stop_agent``."""
     args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
             "-o", f"PollingTime={polling}"]  # fmt: skip
     for opt in options or []:
         args += ["-o", opt]
     env = inst.environment(user=None)
     env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
+    if root is not None:
+        env["DIRAC_ROOT_PATH"] = str(root)
     inst.logs.mkdir(parents=True, exist_ok=True)
-    with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
+    with open(inst.log(log_name or "agent_" + agent.replace("/", "_")), "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
         log.flush()
-        return subprocess.Popen(args, env=env, cwd=inst.root, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(args, env=env, cwd=root or inst.root, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+
+
+def pilot_root(inst: Instance, index: int) -> Path:
+    """The directory of local pilot ``index``: its own ``etc/dirac.cfg`` (the instance's plus the worker-node
+    configuration), the instance's certificates, and its jobs' working directories. A JobAgent rewrites its
+    root's ``etc/dirac.cfg`` (``/LocalSite/CPUTimeLeft``) after each job; two JobAgents sharing one root
+    race on that file and can leave it without the configuration servers."""
+    from diraccfg import CFG
+
+    root = inst.root / "pilots" / str(index)
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    certificates = root / "etc" / "grid-security"
+    if not certificates.exists():
+        certificates.symlink_to(inst.root / "etc" / "grid-security")
+    cfg = CFG().loadFromFile(str(inst.dirac_cfg)).mergeWith(CFG().loadFromFile(str(inst.worker_cfg)))
+    cfg.writeToFile(str(root / "etc" / "dirac.cfg"))
+    return root
+
+
+def start_pilot(inst: Instance, index: int, cycles: int = 50, options: list[str] | None = None) -> subprocess.Popen:
+    """A JobAgent running jobs here as a pilot would, from its own :func:`pilot_root`; it goes on after a failed
+    payload and stops after 5 cycles without a job or ``cycles`` cycles."""
+    return start_agent(
+        inst, "WorkloadManagement/JobAgent", 2,
+        ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False", *(options or [])],
+        cycles=cycles, root=pilot_root(inst, index), log_name=f"agent_WorkloadManagement_JobAgent_pilot{index}",
+    )  # fmt: skip
 
 
 def stop_agent(proc: subprocess.Popen, timeout: float = 30) -> None:

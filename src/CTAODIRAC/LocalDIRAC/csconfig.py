@@ -248,6 +248,9 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                     "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
                 },
                 "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
+                # neither an Accounting service nor OpenSearch runs here: send no accounting or monitoring
+                # records (each data operation would otherwise warn "Error sending accounting record")
+                "MonitoringBackends": {"Default": ""},
                 # where production jobs store outputs (dirac-ctao-run-step); the failover SE is the same
                 # single local SE (a second one would only move files between two directories here)
                 "CTAODIRAC": {"OutputSE": SE_NAME, "FailoverSEs": SE_NAME},

@@ -28,6 +28,11 @@ REALISTIC = [
      "RunStepUpload"),
     ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 1", F.APPLICATION,
      "ApplicationErrors"),
+    # dirac-ctao-cwl-run (a CWL job's worker command) uses the same exit codes
+    ("Failed", "Application Finished With Errors", "dirac-ctao-cwl-run Exited With Status 2", F.INPUT_DATA,
+     "RunStepInput"),
+    ("Failed", "Application Finished With Errors", "dirac-ctao-cwl-run Exited With Status 3", F.OUTPUT_UPLOAD,
+     "RunStepUpload"),
     ("Failed", "Watchdog identified this job as stalled", "", F.INFRASTRUCTURE, "WatchdogStalled"),
     ("Failed", "Job has reached the CPU limit of the queue", "", F.INFRASTRUCTURE, "CPULimit"),
     ("Failed", "Job has exceeded maximum wall clock time", "", F.INFRASTRUCTURE, "WallClockLimit"),

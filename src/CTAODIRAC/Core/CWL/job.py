@@ -16,6 +16,7 @@ this module only decides, and refuses what cannot work (unknown or missing input
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ class CWLJobDescription(_Model):
     """Outputs uploaded to the catalog."""
     output_sandbox: list[str] = Field(default_factory=list)
     """Globs or file names of the other outputs."""
+    sandbox_outputs: dict[str, str | None] = Field(default_factory=dict)
+    """Output id -> its glob or file name (``None`` when the name is chosen at run time), for the outputs of
+    the output sandbox."""
     processors: int | None = None
     """Processors (``ResourceRequirement.coresMin``)."""
     max_processors: int | None = None
@@ -222,14 +226,16 @@ def job_description(
                 issues.append(inputs_issue(where, message) if from_inputs else tool.issue(
                     declared[key][1] + ("default",), message))
                 continue
-            if str(local.resolve()) not in sandbox:
-                sandbox.append(str(local.resolve()))
+            shipped = os.path.abspath(local)  # not resolved: the job finds the file under the name given
+            if shipped not in sandbox:
+                sandbox.append(shipped)
 
     hints = tool.hints(tool.root)
     job_hint = hints["Job"].model if "Job" in hints else None
     outputs = {key: (entry, path) for key, entry, path in entries(data.get("outputs"), tool.root + ("outputs",))}
     output_data: list[OutputData] = []
     output_sandbox: list[str] = []
+    sandbox_outputs: dict[str, str | None] = {}
     if job_hint is not None:
         for key in job_hint.outputs:
             if key not in outputs:
@@ -250,6 +256,7 @@ def job_description(
             ).startswith("lfn:") else target.lfn, metadata=target.metadata, se=target.se))
         else:
             output_sandbox.append(glob or str(cwl_type))
+            sandbox_outputs[key] = glob
     if issues:
         raise SpecValidationError(issues)
 
@@ -282,6 +289,7 @@ def job_description(
         input_data=input_data,
         output_data=output_data,
         output_sandbox=output_sandbox,
+        sandbox_outputs=sandbox_outputs,
         processors=_int(resources[0].get("coresMin")) if resources else None,
         max_processors=_int(resources[0].get("coresMax")) if resources else None,
         memory_mb=_int(resources[0].get("ramMin")) if resources else None,

@@ -162,11 +162,11 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "Downloading InputSandbox",
         "Priority": "330",
     },
-    # dirac-ctao-run-step (the job side of CTAODIRAC productions) exits 2 when an input, configuration or
-    # model file is missing; DIRAC's workflow then reports only its exit status
+    # dirac-ctao-run-step (the job side of CTAODIRAC productions) and dirac-ctao-cwl-run (of CWL jobs) exit 2
+    # when an input, configuration or model file is missing; DIRAC's workflow then reports only the exit status
     "RunStepInput": {
         "Class": "input-data",
-        "ApplicationStatus": "re:'?dirac-ctao-run-step'? Exited With Status 2$",
+        "ApplicationStatus": "re:'?dirac-ctao-(run-step|cwl-run)'? Exited With Status 2$",
         "Priority": "340",
     },
     # --- output upload ---------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
     # dirac-ctao-run-step exits 3 when an output could be neither stored nor put in a failover request
     "RunStepUpload": {
         "Class": "output-upload",
-        "ApplicationStatus": "re:'?dirac-ctao-run-step'? Exited With Status 3$",
+        "ApplicationStatus": "re:'?dirac-ctao-(run-step|cwl-run)'? Exited With Status 3$",
         "Priority": "450",
     },
     # --- application: the payload's own failure --------------------------------------------------------

@@ -19,15 +19,21 @@ are already in the working directory (DIRAC's input data policy). In order:
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from DIRAC import gLogger
 from DIRAC.Core.Base.Script import Script
 
-EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD = 1, 2, 3
+from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
+    EXIT_INPUT,
+    EXIT_PAYLOAD,
+    EXIT_UPLOAD,
+    fail,
+    job_id as current_job_id,
+    missing_locally,
+    store_output,
+)
 
 
 def _task_ids(job_id: int) -> tuple[int, int]:
@@ -65,10 +71,7 @@ def main() -> None:
     from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
 
     config = decode_config(Script.getPositionalArgs()[0])
-    job_id = int(os.environ.get("JOBID", "0"))  # set by DIRAC's job wrapper
-    if job_id <= 0:
-        gLogger.fatal("dirac-ctao-run-step runs inside a DIRAC job (no JOBID in the environment)")
-        sys.exit(EXIT_INPUT)
+    job_id = current_job_id("dirac-ctao-run-step")
     report = JobReport(job_id, "dirac-ctao-run-step")
     log = gLogger.getSubLogger("dirac-ctao-run-step")
     trans_id, task_id = _task_ids(job_id)
@@ -78,11 +81,9 @@ def main() -> None:
 
     # 1. inputs, configuration files, models
     local_inputs = [Path(lfn).name for lfn in lfns]
-    missing = [name for name in local_inputs if not Path(name).exists()]
+    missing = missing_locally(local_inputs)
     if missing:
-        report.setApplicationStatus(f"Input files not found locally: {', '.join(missing)}")
-        report.setJobStatus(minorStatus="Input Data Not Available", sendFlag=True)
-        sys.exit(EXIT_INPUT)
+        fail(report, EXIT_INPUT, f"Input files not found locally: {', '.join(missing)}", "Input Data Not Available")
     input_meta = []
     for lfn in lfns:
         res = fc.getFileUserMetadata(lfn)
@@ -93,17 +94,13 @@ def main() -> None:
     for model_step, query in config.models.items():
         found = CatalogMetadata(fc).find_files(query)
         if not found:
-            report.setApplicationStatus(f"No model file of {model_step} in the catalog")
-            report.setJobStatus(minorStatus="Input Data Not Available", sendFlag=True)
-            sys.exit(EXIT_INPUT)
+            fail(report, EXIT_INPUT, f"No model file of {model_step} in the catalog", "Input Data Not Available")
         models[model_step] = Path(found[-1]).name
         to_fetch.append(found[-1])
     if to_fetch:
         res = dm.getFile(to_fetch)
         if not res["OK"] or res["Value"]["Failed"]:
-            report.setApplicationStatus("Failed to download configuration or model files")
-            report.setJobStatus(minorStatus="Input Data Not Available", sendFlag=True)
-            sys.exit(EXIT_INPUT)
+            fail(report, EXIT_INPUT, "Failed to download configuration or model files", "Input Data Not Available")
 
     # 2. the payload
     command, outputs = payload_command(config, local_inputs, models, task_id, particles)
@@ -112,14 +109,11 @@ def main() -> None:
     with open(f"{config.step}.log", "w") as out:
         code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
-        report.setApplicationStatus(f"'{config.program}' Exited With Status {code}")
-        report.setJobStatus(minorStatus="Application Finished With Errors", sendFlag=True)
-        sys.exit(EXIT_PAYLOAD)
-    missing = [name for name in outputs if not Path(name).exists()]
+        fail(report, EXIT_PAYLOAD, f"'{config.program}' Exited With Status {code}", "Application Finished With Errors")
+    missing = missing_locally(outputs)
     if missing:
-        report.setApplicationStatus(f"'{config.program}' produced no {', '.join(missing)}")
-        report.setJobStatus(minorStatus="Application Finished With Errors", sendFlag=True)
-        sys.exit(EXIT_PAYLOAD)
+        fail(report, EXIT_PAYLOAD, f"'{config.program}' produced no {', '.join(missing)}",
+             "Application Finished With Errors")
 
     # 3. outputs: upload, register, metadata
     report.setJobStatus(minorStatus="Uploading Output Data", sendFlag=True)
@@ -130,30 +124,18 @@ def main() -> None:
     for name in outputs:
         lfn = output_lfn(config, task_id, name)
         meta = file_metadata(config, input_meta, run_number)
-        res = failover.transferAndRegisterFile(name, str(Path(name).resolve()), lfn, [config.output_se], {})
-        if res["OK"]:
-            if meta and not fc.setMetadata(lfn, meta)["OK"]:
-                log.error("Could not set the metadata of", lfn)
-                break
+        stored = store_output(failover, fc, name, lfn, config.output_se, config.failover_ses, meta, log)
+        if stored == "failed":
+            break
+        if stored == "registered":
             registered += 1
-            continue
-        log.warn("Upload failed, trying failover", f"{lfn}: {res['Message']}")
-        if config.failover_ses:
-            res = failover.transferAndRegisterFileFailover(
-                name, str(Path(name).resolve()), lfn, config.output_se, config.failover_ses, {}
-            )
-            if res["OK"]:
-                in_failover += 1
-                continue
-        log.error("Output could not be stored", lfn)
-        break
+        else:
+            in_failover += 1
 
     # 4. the inputs' fate
     fate = input_fates(True, len(outputs), registered, in_failover)
     if fate == "Untouched":
-        report.setApplicationStatus("Failed to upload output data")
-        report.setJobStatus(minorStatus="Uploading Output Data", sendFlag=True)
-        sys.exit(EXIT_UPLOAD)
+        fail(report, EXIT_UPLOAD, "Failed to upload output data", "Uploading Output Data")
     file_report = FileReport()
     for lfn in lfns:
         file_report.setFileStatus(trans_id, lfn, "Processed")
@@ -172,9 +154,7 @@ def main() -> None:
         request.addOperation(op)
         res = failover.commitRequest()
         if not res["OK"]:
-            report.setApplicationStatus("Failed sending requests")
-            report.setJobStatus(minorStatus="Failed sending requests", sendFlag=True)
-            sys.exit(EXIT_UPLOAD)
+            fail(report, EXIT_UPLOAD, "Failed sending requests", "Failed sending requests")
     report.setApplicationStatus(f"{config.program} successful ({len(outputs)} outputs, inputs {fate})", sendFlag=True)
 
 

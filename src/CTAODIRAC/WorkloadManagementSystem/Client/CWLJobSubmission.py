@@ -1,0 +1,69 @@
+"""The DIRAC side of ``dirac-ctao-submit-cwl-job``: one CWL job as a DIRAC ``Job``, submitted to the WMS.
+
+Imported by the command only with ``--submit``, so that the dry run works without DIRAC's configuration.
+"""
+
+from __future__ import annotations
+
+import DIRAC
+from DIRAC.Interfaces.API.Job import BadJobParameterError, Job
+
+from CTAODIRAC.Core.CWL.jobside import DiracJobSettings
+
+__all__ = ["CWLJobError", "build_job", "submit_job"]
+
+
+class CWLJobError(RuntimeError):
+    """DIRAC refused the job (or is not usable here); ``name`` is the job's name."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"job {name}: {message}")
+        self.name = name
+
+
+def build_job(settings: DiracJobSettings) -> Job:
+    """The DIRAC job of ``settings``; a value DIRAC's Job API refuses raises :class:`CWLJobError`."""
+    job = Job()
+    job.setName(settings.name)
+    job.setExecutable(settings.executable, arguments=settings.arguments, logFile=settings.log_file)
+    job.setInputSandbox(list(settings.input_sandbox))
+    if settings.input_data:
+        job.setInputData(list(settings.input_data))
+    job.setOutputSandbox(list(settings.output_sandbox))
+    if settings.cpu_time:
+        job.setCPUTime(settings.cpu_time)
+    try:
+        if processors := settings.processor_arguments():
+            job.setNumberOfProcessors(**processors)
+    except BadJobParameterError as exc:
+        raise CWLJobError(settings.name, str(exc)) from None
+    if settings.memory_mb:
+        job.setRAMRequirements(ramRequired=settings.memory_mb)
+    if settings.tags:
+        job.setTag(list(settings.tags))
+    if settings.sites:
+        job.setDestination(list(settings.sites))
+    if settings.banned_sites:
+        job.setBannedSites(list(settings.banned_sites))
+    if job.errorDict:
+        problems = "; ".join(
+            line.strip() for messages in job.errorDict.values() for message in messages
+            for line in str(message).splitlines() if line.strip()
+        )  # fmt: skip
+        raise CWLJobError(settings.name, f"refused by DIRAC's Job API: {problems}")
+    return job
+
+
+def submit_job(settings: DiracJobSettings) -> int:
+    """Submit the job to the WMS (DIRAC initialised here: configuration and proxy); returns its ID."""
+    try:
+        DIRAC.initialize()
+    except Exception as exc:  # DIRACInitError and friends: no configuration, no proxy...
+        raise CWLJobError(settings.name, f"DIRAC is not usable here: {exc}") from None
+    from DIRAC.Interfaces.API.Dirac import Dirac
+
+    job = build_job(settings)
+    res = Dirac().submitJob(job)
+    if not res["OK"]:
+        raise CWLJobError(settings.name, f"submission failed: {res['Message']}")
+    return int(res["Value"])

@@ -1,0 +1,77 @@
+"""What the job-side commands (``dirac-ctao-run-step``, ``dirac-ctao-cwl-run``) do alike inside a DIRAC job:
+exit codes, failing with the statuses the failure agent reads, checking the downloaded inputs, storing an
+output.
+
+Exit codes (DIRAC's workflow then sets ApplicationStatus ``'<command>' Exited With Status <n>``):
+:data:`EXIT_PAYLOAD` the payload failed or did not produce its outputs; :data:`EXIT_INPUT` an input is
+missing; :data:`EXIT_UPLOAD` an output could not be stored or registered.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from DIRAC import gLogger
+
+__all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_UPLOAD", "StoreResult", "fail", "job_id", "missing_locally",
+           "store_output"]
+
+EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD = 1, 2, 3
+
+StoreResult = Literal["registered", "failover", "failed"]
+
+
+def job_id(command: str) -> int:
+    """The ID of the DIRAC job running ``command`` (``JOBID``, set by DIRAC's job wrapper); exits
+    :data:`EXIT_INPUT` outside a DIRAC job."""
+    value = int(os.environ.get("JOBID", "0") or 0)
+    if value <= 0:
+        gLogger.fatal(f"{command} runs inside a DIRAC job (no JOBID in the environment)")
+        sys.exit(EXIT_INPUT)
+    return value
+
+
+def fail(report: Any, code: int, application_status: str, minor_status: str) -> NoReturn:
+    """Set the job's statuses (``report``: a DIRAC JobReport), send them, and exit with ``code``."""
+    report.setApplicationStatus(application_status)
+    report.setJobStatus(minorStatus=minor_status, sendFlag=True)
+    sys.exit(code)
+
+
+def missing_locally(names: Iterable[str]) -> list[str]:
+    """The files of ``names`` that are not in the working directory."""
+    return [name for name in names if not Path(name).exists()]
+
+
+def store_output(failover: Any, catalog: Any, local_path: str, lfn: str, se: str,
+                 failover_ses: Iterable[str] = (), metadata: Mapping[str, Any] | None = None,
+                 log: Any = gLogger) -> StoreResult:
+    """Upload ``local_path`` to ``se`` and register it at ``lfn`` (``failover``: a DIRAC FailoverTransfer),
+    then set its file ``metadata`` (``catalog``: a FileCatalogClient).
+
+    ``registered``: stored, registered and its metadata set. ``failover``: the upload to ``se`` failed and
+    the file went to one of ``failover_ses`` with a request (in ``failover``) that moves it later; its
+    metadata is not set. ``failed``: nothing usable (or the metadata could not be set).
+    """
+    name = Path(local_path).name
+    absolute = str(Path(local_path).resolve())
+    res = failover.transferAndRegisterFile(name, absolute, lfn, [se], {})
+    if res["OK"]:
+        if metadata:
+            meta = catalog.setMetadata(lfn, dict(metadata))
+            if not meta["OK"]:
+                log.error("Could not set the metadata of", f"{lfn}: {meta['Message']}")
+                return "failed"
+        return "registered"
+    log.warn("Upload failed, trying failover", f"{lfn}: {res['Message']}")
+    failover_ses = list(failover_ses)
+    if failover_ses:
+        res = failover.transferAndRegisterFileFailover(name, absolute, lfn, se, failover_ses, {})
+        if res["OK"]:
+            return "failover"
+    log.error("Output could not be stored", lfn)
+    return "failed"

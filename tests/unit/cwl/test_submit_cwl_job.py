@@ -1,0 +1,101 @@
+"""``dirac-ctao-submit-cwl-job``: dry run, --json, located errors (exit 2), --submit without DIRAC."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from CTAODIRAC.Core.CWL import load_cwl_job
+
+from .conftest import EXAMPLES
+
+JOB = EXAMPLES / "job"
+TOOL = str(JOB / "count_events.cwl")
+GRID = str(JOB / "count_events.grid.yaml")
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def submit_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    from CTAODIRAC.WorkloadManagementSystem.scripts.dirac_ctao_submit_cwl_job import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def test_dry_run_shows_the_job(submit_cli) -> None:
+    result = submit_cli(TOOL, GRID)
+    assert result.code == 0, result.stderr
+    for text in ("/ctao/simpipe/toy/events_001.txt", "summary → /ctao/user/t/toy/count_events/<file name>",
+                 '{"data_level": 3, "outputType": "Data"}', "count_events.log", "256 MB", "600 s",
+                 "python:3.11-slim", "dirac-ctao-cwl-run → cwltool count_events.cwl", "nothing was sent to DIRAC"):
+        assert text in result.stdout, text
+
+
+def test_json_is_the_job_description(submit_cli) -> None:
+    result = submit_cli(TOOL, GRID, "--json")
+    assert result.code == 0 and result.stderr == ""
+    assert json.loads(result.stdout) == load_cwl_job(TOOL, GRID).model_dump(mode="json")
+    renamed = submit_cli(TOOL, GRID, "--json", "--name", "mine")
+    assert json.loads(renamed.stdout)["name"] == "mine"
+
+
+def test_bad_inputs_are_located_and_nothing_is_sent(submit_cli, tmp_path) -> None:
+    inputs = tmp_path / "inputs.yaml"
+    inputs.write_text("events: {class: File, location: 'lfn:///ctao/x.txt'}\nlabl: x\n")
+    result = submit_cli(TOOL, str(inputs), "--submit")
+    assert result.code == 2
+    assert "inputs.yaml:2:7: labl: 'labl' is not an input of the tool" in result.stderr
+    assert "nothing was sent to DIRAC" in result.stderr and result.stdout == ""
+    result = submit_cli(str(EXAMPLES / "two_step.cwl"))
+    assert result.code == 2 and "a Workflow is not one job" in result.stderr
+    result = submit_cli(str(tmp_path / "missing.cwl"))
+    assert result.code == 2 and "cannot read the file" in result.stderr
+
+
+def test_submit_without_dirac_fails_cleanly(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRAC", "X509"))}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "CTAODIRAC.WorkloadManagementSystem.scripts.dirac_ctao_submit_cwl_job", TOOL, GRID,
+         "--submit"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "DIRAC is not usable here" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_dry_run_does_not_import_dirac() -> None:
+    code = (
+        "import sys\n"
+        "from CTAODIRAC.WorkloadManagementSystem.scripts.dirac_ctao_submit_cwl_job import main\n"
+        "try:\n"
+        f"    main([{TOOL!r}, {GRID!r}, '--json'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m == 'DIRAC' or m.startswith('DIRAC.')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -111,7 +111,13 @@ def test_step_config_from_the_campaign_plan():
     cfg = step_config(step, "/ctao/prod/x", "SE-A", ["SE-B"])
     assert cfg.kind == "ctapipe-apply-models" and cfg.program == "ctapipe-apply-models"
     assert set(cfg.models) == {"train-energy", "train-classifier"}
-    assert cfg.models["train-energy"] == dict(step.job.models["train-energy"])
+    assert cfg.models["train-energy"] == dict(step.job.models["train-energy"])  # every condition single-valued
+    # the classifier trains on gamma-diffuse and proton: its model carries no particle, so the query that must
+    # find it leaves that condition out (the campaign run found this: the apply steps waited forever)
+    assert step.job.models["train-classifier"]["particle"] == {"in": ["gamma-diffuse", "proton"]}
+    assert "particle" not in cfg.models["train-classifier"]
+    assert {k: v for k, v in step.job.models["train-classifier"].items() if k != "particle"} == cfg.models[
+        "train-classifier"]
     assert cfg.failover_ses == ["SE-B"] and cfg.output_metadata == dict(step.output_query)
     assert "split" not in cfg.inherited_fields  # the step's own output query sets it
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from CTAODIRAC.Core.Production.plan import PlannedStep
-from CTAODIRAC.Core.Production.submission import FILE_LEVEL_FIELDS
+from CTAODIRAC.Core.Production.submission import FILE_LEVEL_FIELDS, registered_query
 
 __all__ = [
     "FileFate",
@@ -84,7 +84,8 @@ class StepConfig(_Frozen):
     inherited_fields: list[str] = Field(default_factory=list)
     """File-level metadata copied from the input files when all inputs agree (e.g. ``nsb``, ``split``)."""
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Apply-models: model step name -> the catalog query that finds its model file."""
+    """Apply-models: model step name -> the catalog query that finds its model file (the model step's output
+    query without its several-valued conditions, which no output carries)."""
     software: Software = Field(default_factory=Software)
     """Software setup."""
 
@@ -224,6 +225,6 @@ def step_config(
         output_metadata=dict(step.output_query),
         file_level_fields=sorted(file_level),
         inherited_fields=sorted(f for f in file_level if f not in step.output_query and f != "run_number"),
-        models={name: dict(query) for name, query in job.models.items()},
+        models={name: registered_query(query) for name, query in job.models.items()},
         software=software or Software(),
     )

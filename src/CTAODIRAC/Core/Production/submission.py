@@ -26,6 +26,7 @@ __all__ = [
     "output_directories",
     "production_digest",
     "query_differences",
+    "registered_query",
 ]
 
 #: Metadata that varies from file to file inside one output directory: declared as *file* metadata in the
@@ -98,6 +99,19 @@ def output_directories(plan: Plan, base_path: str, file_level: frozenset[str] = 
                     metadata[key] = values[0]
             dirs.append(OutputDirectory(step.name, f"{base}/{production.name}/{step.name}", metadata))
     return dirs
+
+
+def registered_query(output_query: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a step's output query that its outputs carry in the catalog: the conditions with a single
+    value (set on the output directory or on each file). A condition with several values (e.g. a classifier
+    trained on ``particle in [gamma-diffuse, proton]``) describes the step but is on no output file, so a query
+    that must find the outputs (an apply step looking for its model) leaves it out."""
+    kept = {}
+    for key, cond in output_query.items():
+        values = condition_values(cond)
+        if values is not None and len(values) == 1:
+            kept[key] = cond
+    return kept
 
 
 def _canonical(query: Mapping[str, Any] | None) -> dict[str, Any]:

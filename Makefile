@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 CTAPIPE_PY := .venv-ctapipe/bin/python
 LOCAL := $(VENV)/bin/dirac-ctao-local
 
-.PHONY: install up down status env demo test test-unit test-integration bench lock clean-local
+.PHONY: install up down status env demo test test-unit test-integration bench bench-campaign lock clean-local
 
 install:            ## Debian packages (as root) + .venv with DIRAC and this package (idempotent)
 	bash tools/install.sh
@@ -34,6 +34,9 @@ test-integration:
 bench:              ## benchmarks: numbers and ratios (the local DIRAC one uses its own instance, ports +3000)
 	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/local_dirac.py
 	$(PY) benchmarks/production_submission.py
+
+bench-campaign:     ## the example campaign end to end on its own local DIRAC (ports +3500; ~10-15 min), time split
+	$(PY) benchmarks/campaign.py
 
 lock:               ## re-resolve requirements/lock.txt from requirements/constraints.in
 	SSL_CERT_FILE=$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt} $(VENV)/bin/uv pip compile --native-tls -q \

@@ -277,3 +277,36 @@ def test_mode_wms_submits_one_test_job_per_first_level_step(dirac, tmp_path, uni
         """
     )
     assert f"LFN:{lfn}" in job and "JobType = \"DataReprocessing\"" in job and "Site = \"CTAO.Local.ch\"" in job
+
+
+def test_a_cwl_workflow_becomes_the_same_linked_transformations_as_its_yaml_twin(dirac, tmp_path, unique):
+    """examples/cwl/two_step.cwl (a CWL Workflow with dirac: hints) submitted by the same command: one
+    transformation per step, linked by the same queries as examples/two_step.yaml."""
+    import shutil
+
+    cwl_dir = tmp_path / "cwl"
+    shutil.copytree(EXAMPLES / "cwl", cwl_dir)
+    workflow = cwl_dir / "two_step.cwl"
+    text = workflow.read_text().replace("production: south-protons-test", f"production: south-protons-test-{unique}")
+    text = text.replace("MCCampaign: Prod6", f"MCCampaign: Prod6-{unique}")
+    workflow.write_text(text.replace("sites: [LCG.DESY-ZEUTHEN.de, LCG.CNAF.it]", "sites: [CTAO.Local.ch]"))
+    twin = load_plan(_unique_copy(tmp_path, "two_step.yaml", unique))
+    out = tmp_path / "ids.json"
+    proc = _cli(dirac, str(workflow), "--submit", "--output-json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (prod,) = json.loads(out.read_text())["productions"]
+    assert prod["state"] == "created" and prod["name"] == f"south-protons-test-{unique}"
+    stored = _stored(dirac, [prod["name"]])[prod["name"]]
+    rows = {_step_of(name): row for name, row in stored["transformations"].items()}
+    assert sorted(rows) == sorted(step.name for step in twin.steps) == ["merge", "process"]
+    for step in twin.steps:
+        assert rows[step.name]["type"] == step.type
+        assert rows[step.name]["input"] == step.input_query, step.name
+        assert rows[step.name]["output"] == step.output_query, step.name
+    parents = {key.split("_", 1)[1]: [p.split("_", 1)[1] for p in val["parentStep"]]
+               for key, val in stored["description"].items()}  # fmt: skip
+    assert parents == {"process": [], "merge": ["process"]}
+    # submitted again: recognised, nothing new
+    again = _cli(dirac, str(workflow), "--submit", "--output-json", str(out))
+    assert again.returncode == 0, again.stderr
+    assert [p["state"] for p in json.loads(out.read_text())["productions"]] == ["existing"]

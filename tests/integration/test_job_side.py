@@ -27,7 +27,7 @@ from CTAODIRAC.Core.JobSide import Software
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
 plan = load_plan(PATH)
-(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se=OUTPUT_SE,
+(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se=OUTPUT_SE, failover_ses=FAILOVER,
                               software=Software(kind=KIND, location=SOFTWARE)).submit(plan)
 result = prod.steps[0].transformation_id
 """
@@ -75,13 +75,15 @@ result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
 
 def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str, str], files: dict,
                   dir_meta: dict, output_query: dict, trans_type: str, expect: str = "Done",
-                  output_se: str = "CTAO-Local-SE", lose_inputs: bool = False) -> dict:
+                  output_se: str = "CTAO-Local-SE", lose_inputs: bool = False,
+                  failover_ses: tuple[str, ...] = ()) -> dict:
     """Submit a one-step production, register its inputs and let the agents run its single task; the job
     must end ``expect``. ``lose_inputs``: the stored copies of the inputs vanish before the job runs (the
     catalog still lists them), as when a storage element loses files."""
     path = tmp_path / "production.yaml"
     path.write_text(production)
-    tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\nOUTPUT_SE = {output_se!r}\n" + SUBMIT)
+    tid = dirac.py(f"PATH = {str(path)!r}\nKIND, SOFTWARE = {software!r}\nOUTPUT_SE = {output_se!r}\n"
+                   f"FAILOVER = {list(failover_ses)!r}\n" + SUBMIT)
     lfns = dirac.py(f"BASE = '/ctao/tests/jobside-in/{unique}'\nDIR_META = {dir_meta!r}\nFILES = {files!r}\n"
                     + REGISTER)
     if lose_inputs:
@@ -371,3 +373,50 @@ def test_an_apply_models_step_gets_no_task_until_its_models_exist(dirac, tmp_pat
     assert dirac.py(f"LFN = {model!r}\n" + MODEL_FILE)
     agents()
     assert dirac.py(f"TID = {tids['apply']}\n" + TASKS_OF) == {"tasks": 1, "files": ["Assigned"]}
+
+
+REQUESTS = """
+from DIRAC.Core.Utilities import DEncode
+from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+rc = ReqClient()
+ids = rc.getRequestIDsForJobs([JOB])["Value"]["Successful"]
+result = []
+for request_id in ids.values():
+    request = rc.getRequest(request_id)["Value"]
+    result.append({"status": request.Status, "operations": [
+        {"type": op.Type, "target": op.TargetSE, "source": op.SourceSE, "files": [f.LFN for f in op],
+         "arguments": DEncode.decode(op.Arguments)[0] if op.Type == "SetFileStatus" else None}
+        for op in request]})
+"""
+
+
+def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac, tmp_path, unique):
+    """The output storage element cannot take the output (here it does not exist): dirac-ctao-run-step stores
+    it on the failover storage element (CTAO-Spare-SE) and sends a DIRAC request to replicate it to the output
+    SE, remove the failover copy, and only then set the inputs Processed. The job succeeds; the inputs stay
+    Assigned until DIRAC's RequestExecutingAgent has done the request."""
+    software = tmp_path / "software"
+    (software / "bin").mkdir(parents=True)
+    script = software / "bin" / "ctapipe-merge"
+    script.write_text(FAKE_MERGE)
+    script.chmod(0o755)
+    campaign = f"JobSide-{unique}"
+    result = _run_one_task(
+        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
+        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
+        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
+        "Merging", output_se="CTAO-Nowhere-SE", failover_ses=("CTAO-Spare-SE",),
+    )  # fmt: skip
+    assert set(result["files"].values()) == {"Assigned"}  # not Processed before the output reaches its SE
+    (output,) = result["outputs"]  # registered, with its metadata, at the failover SE
+    replicas = dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
+                        f"result = FileCatalogClient().getReplicas({output!r})['Value']['Successful']")
+    assert list(replicas[output]) == ["CTAO-Spare-SE"]
+    assert (dirac.inst.root / "storage-spare" / output.lstrip("/")).read_text() == "input 1\ninput 2\n"
+    (request,) = dirac.py(f"JOB = {result['job_id']}\n" + REQUESTS)
+    kinds = [op["type"] for op in request["operations"]]
+    assert kinds[-1] == "SetFileStatus", request  # last: only after the output is where it belongs
+    replicate = next(op for op in request["operations"] if op["type"] == "ReplicateAndRegister")
+    assert replicate["target"] == "CTAO-Nowhere-SE" and replicate["files"] == [output]
+    assert request["operations"][-1]["arguments"]["statusDict"] == dict.fromkeys(result["lfns"], "Processed")

@@ -174,20 +174,25 @@ class AgentRun:
 
 
 def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
-              extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None) -> AgentRun:
+              extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None,
+              root: Path | None = None) -> AgentRun:
     """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
-    to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``."""
+    to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``. ``root``: run it from
+    another DIRAC root directory (a pilot's, see :func:`pilot_root`)."""
     args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
             "-o", "PollingTime=1"]  # fmt: skip
     for opt in options or []:
         args += ["-o", opt]
     env = inst.environment(user=None)
     env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
+    if root is not None:
+        env["DIRAC_ROOT_PATH"] = str(root)
     inst.logs.mkdir(parents=True, exist_ok=True)
     lines: list[bytes] = []
     with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
-        proc = subprocess.Popen(args, env=env, cwd=inst.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, env=env, cwd=root or inst.root, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -264,9 +269,10 @@ def stop_agent(proc: subprocess.Popen, timeout: float = 30) -> None:
 
 def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = None,
                   echo: Callable[[bytes], None] | None = None) -> AgentRun:
-    """Run a JobAgent with the worker-node configuration a pilot would write: it matches jobs for the
-    local site and runs them here with the InProcess computing element (one job per cycle)."""
-    return run_agent(inst, "WorkloadManagement/JobAgent", cycles, options, ["--cfg", str(inst.worker_cfg)], echo)
+    """Run a JobAgent with the worker-node configuration a pilot would write, from the directory of pilot 0
+    (:func:`pilot_root`: a JobAgent rewrites its root's configuration file): it matches jobs for the local site
+    and runs them here with the InProcess computing element (one job per cycle)."""
+    return run_agent(inst, "WorkloadManagement/JobAgent", cycles, options, None, echo, root=pilot_root(inst, 0))
 
 
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:

@@ -68,8 +68,11 @@ def test_classifier_trains_gammas_against_the_rest_and_apply_uses_every_model():
     assert "--signal=g.h5" in cmd and "--background=p.h5" in cmd
     with pytest.raises(ValueError, match="one gamma and one background"):
         payload_command(_config("ctapipe-train-classifier"), ["p.h5", "q.h5"], {}, 1, {"p.h5": "proton"})
-    cmd, outputs = payload_command(_config("ctapipe-apply-models"), ["x.h5"], {"energy": "e.pkl", "cls": "c.pkl"}, 1)
-    assert cmd[-2:] == ["--reconstructor=c.pkl", "--reconstructor=e.pkl"] and outputs == ["x.apply-models.h5"]
+    # the models are applied in the order the step lists them (energy first: the classifier may use it), whatever
+    # order the job found their files in (the campaign run failed when they were sorted by name)
+    config = _config("ctapipe-apply-models", models={"train-energy": {}, "train-classifier": {}})
+    cmd, outputs = payload_command(config, ["x.h5"], {"train-classifier": "c.pkl", "train-energy": "e.pkl"}, 1)
+    assert cmd[-2:] == ["--reconstructor=e.pkl", "--reconstructor=c.pkl"] and outputs == ["x.apply-models.h5"]
 
 
 def test_software_setups():

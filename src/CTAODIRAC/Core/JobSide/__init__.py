@@ -154,7 +154,10 @@ def payload_command(
             inputs_args = [f"--signal={signal[0]}", f"--background={background[0]}"]
         cmd = [config.program, *inputs_args, f"--output={out}", *cfg]
     elif config.kind == "ctapipe-apply-models":
-        reconstructors = [f"--reconstructor={models[name]}" for name in sorted(models)]
+        # in the order the step lists its models: ctapipe applies them in turn, and a classifier may use the
+        # energy an earlier model reconstructed (the campaign's apply steps list train-energy first)
+        order = [name for name in config.models if name in models] + [n for n in models if n not in config.models]
+        reconstructors = [f"--reconstructor={models[name]}" for name in order]
         cmd = [config.program, f"--input={inputs[0]}", f"--output={out}", *reconstructors, *cfg]
     else:  # generic executable: inputs appended, its outputs are the files matching `*.out` it leaves
         cmd = [config.program, *config.options, *inputs]

@@ -1,0 +1,66 @@
+"""The example campaign end to end (``dirac-ctao-local campaign``, the README's main job) on a local DIRAC of
+its own: toy DL0 → ctapipe-process → merge → merge → train energy and classifier → apply, 29 transformations
+run by DIRAC's agents, ours, and local JobAgent pilots; then the DL2 files are read back with ctapipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from CTAODIRAC.LocalDIRAC import control
+from CTAODIRAC.LocalDIRAC.instance import Instance
+
+pytestmark = pytest.mark.integration
+
+CTAPIPE_PYTHON = Path(__file__).parents[2] / ".venv-ctapipe" / "bin" / "python"
+#: Its own instance, next to the session's: ports + this (over the session's offset).
+OFFSET = 700
+
+READ_DL2 = """
+import json, sys
+from ctapipe.io import TableLoader
+found = {}
+for path in sys.argv[1:]:
+    with TableLoader(path, dl2=True, simulated=True) as loader:
+        events = loader.read_subarray_events()
+    found[path] = {"events": len(events), "columns": sorted(events.colnames)}
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
+def test_the_example_campaign_runs_from_toy_dl0_to_dl2(local_dirac, tmp_path_factory):
+    root = tmp_path_factory.mktemp("campaign") / "dirac"
+    env = {**os.environ, "CTAODIRAC_LOCAL_ROOT": str(root),
+           "CTAODIRAC_LOCAL_PORT_OFFSET": str(local_dirac.identity().port_offset + OFFSET)}  # fmt: skip
+    local = str(control.venv_bin() / "dirac-ctao-local")
+    try:
+        run = subprocess.run([local, "campaign", "--showers", "200", "--timeout", "1500"], env=env,
+                             capture_output=True, text=True, timeout=1800)  # fmt: skip
+        out = run.stdout
+        assert run.returncode == 0, out[-4000:] + run.stderr[-3000:]
+        assert "[" in out and "transformations done" in out  # progress was shown
+        summary = json.loads(out[out.index("{\n"):])
+        assert summary["complete"] is True
+        assert len(summary["files_processed_per_step"]) == 29
+        assert all(count >= 1 for count in summary["files_processed_per_step"].values())
+        assert len(summary["models"]) == 2  # energy regressor, particle classifier
+        assert len(summary["dl2_outputs"]) == 4  # gamma-diffuse, proton, gamma, electron performance samples
+        assert summary["timing"]["jobs"] >= 29 and summary["timing"]["payload"]["sum_s"] > 0
+        # the DL2 files are real: ctapipe reads back the reconstructed energy and gammaness of every event
+        storage = Instance(root).storage
+        paths = [str(storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]]
+        read = subprocess.run([str(CTAPIPE_PYTHON), "-c", READ_DL2, *paths], capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert read.returncode == 0, read.stderr[-3000:]
+        for path, table in json.loads(read.stdout).items():
+            assert table["events"] > 0, path
+            columns = table["columns"]
+            assert any(c.endswith("_energy") for c in columns), (path, columns)
+            assert any(c.endswith("_prediction") for c in columns), (path, columns)
+    finally:
+        subprocess.run([local, "purge", "--yes"], env=env, capture_output=True, timeout=300)

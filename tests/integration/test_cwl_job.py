@@ -152,3 +152,57 @@ def test_a_cwl_job_runs_end_to_end_on_the_local_dirac(dirac, tmp_path, unique):
     # the failing payload: nothing registered for it, cwltool's reason in its log
     failed_log = out["sandboxes"][str(failing)]["cwl-run.log"]
     assert "ValueError" in failed_log and "permanentFail" in failed_log
+
+
+WORKFLOW_DATA = Path(__file__).parents[1] / "unit" / "cwl" / "data" / "wf"
+
+SANDBOX = """
+import os, tempfile
+from DIRAC.Interfaces.API.Dirac import Dirac
+here = tempfile.mkdtemp()
+res = Dirac().getOutputSandbox(JOB, outputDir=here)
+assert res["OK"], res
+folder = os.path.join(here, str(JOB))
+result = {name: open(os.path.join(folder, name)).read() for name in sorted(os.listdir(folder))}
+"""
+
+
+def test_a_two_step_workflow_runs_as_one_job(dirac, tmp_path, unique):
+    """A Workflow (echo, then wc, tools in other files) submitted as ONE job: packed, run whole by cwltool."""
+    source = (WORKFLOW_DATA / "count_words.cwl").read_text()
+    header, body = source.split("\nhints:", 1)  # no catalog output here: the outputs come back in the sandbox
+    text = f"{header}\nhints:\n  - {{class: dirac:Job, job_name: words}}\ninputs:{body.split(chr(10) + 'inputs:', 1)[1]}"
+    for tool in ("echo.cwl", "wc.cwl"):  # the tools are elsewhere: only the packed workflow travels
+        text = text.replace(f"run: {tool}", f"run: {WORKFLOW_DATA / tool}")
+    workflow = tmp_path / "words.cwl"
+    workflow.write_text(text)
+    inputs = tmp_path / "words.yaml"
+    inputs.write_text(f"message: one two three {unique}\nextra: {{class: File, path: extra.txt}}\n")
+    (tmp_path / "extra.txt").write_text("five six\n")
+    proc = dirac.run([control.dirac_command("dirac-ctao-submit-cwl-job"), str(workflow), str(inputs), "--submit",
+                      "--json"], user="user")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    submitted = json.loads(proc.stdout)
+    job = int(submitted["job_id"])
+    assert submitted["job"]["process_class"] == "Workflow" and submitted["job"]["processors"] == 2
+
+    def state() -> dict:
+        return {int(k): v for k, v in dirac.py(f"JOBS = {[job]}\n" + JOB_STATE, user="user").items()}[job]
+
+    deadline = time.monotonic() + 150
+    while state()["Status"] != "Waiting":
+        assert state()["Status"] not in ("Failed", "Killed"), state()
+        assert time.monotonic() < deadline, state()
+        time.sleep(3)
+    for _ in range(3):
+        run = control.run_job_agent(dirac.inst, cycles=2, options=WORKER)
+        assert run.returncode == 0, run.output[-3000:]
+        if state()["Status"] in ("Done", "Failed"):
+            break
+    final = state()
+    sandbox = dirac.py(f"JOB = {job}\n" + SANDBOX, user="user")
+    assert final["Status"] == "Done", (final, sandbox.get("cwl-run.log", "")[-3000:])
+    assert sandbox["message.txt"] == f"one two three {unique}\n"
+    words = sandbox["count.txt"].split()
+    assert words[0] == "4" and words[2] == "2" and words[-2:] == ["6", "total"]
+    assert "Final process status is success" in sandbox["cwl-run.log"]

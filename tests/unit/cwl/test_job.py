@@ -123,6 +123,8 @@ def test_output_hint_for_an_unknown_output(tool, tmp_path) -> None:
     assert "reco.cwl:10:7: hints.dirac:Job.outputs.dl3: 'dl3' is not an output of the tool" in str(info.value)
 
 
-def test_a_workflow_is_not_one_job() -> None:
-    with pytest.raises(ProductionSpecError, match="a Workflow is not one job"):
+def test_a_workflow_is_one_job_but_not_a_step_template() -> None:
+    with pytest.raises(ProductionSpecError, match="no value for the required input 'south-protons' of the workflow"):
         load_cwl_job(EXAMPLES / "two_step.cwl")
+    with pytest.raises(ProductionSpecError, match="a Workflow is not one job: give a CommandLineTool"):
+        load_cwl_job(EXAMPLES / "two_step.cwl", require_inputs=False)

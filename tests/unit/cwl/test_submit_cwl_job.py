@@ -69,7 +69,7 @@ def test_bad_inputs_are_located_and_nothing_is_sent(submit_cli, tmp_path) -> Non
     assert "inputs.yaml:2:7: labl: 'labl' is not an input of the tool" in result.stderr
     assert "nothing was sent to DIRAC" in result.stderr and result.stdout == ""
     result = submit_cli(str(EXAMPLES / "two_step.cwl"))
-    assert result.code == 2 and "a Workflow is not one job" in result.stderr
+    assert result.code == 2 and "no value for the required input 'south-protons' of the workflow" in result.stderr
     result = submit_cli(str(tmp_path / "missing.cwl"))
     assert result.code == 2 and "cannot read the file" in result.stderr
 
@@ -99,3 +99,30 @@ def test_the_dry_run_does_not_import_dirac() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_workflow_is_submitted_packed_as_one_job(submit_cli, monkeypatch) -> None:
+    from pathlib import Path
+
+    from CTAODIRAC.WorkloadManagementSystem.Client import CWLJobSubmission
+
+    workflow = Path(__file__).parent / "data" / "wf" / "count_words.cwl"
+    inputs = workflow.with_suffix(".yaml")
+    dry = submit_cli(str(workflow), str(inputs))
+    assert dry.code == 0, dry.stderr
+    assert "(the whole workflow, packed)" in dry.stdout and "Ignored for one job (production hints): dirac:Production" in dry.stdout
+    sent = {}
+
+    def fake_submit(settings) -> int:
+        packed = Path(settings.input_sandbox[0])
+        sent.update(settings=settings, packed=json.loads(packed.read_text()), name=packed.name)
+        return 42
+
+    monkeypatch.setattr(CWLJobSubmission, "submit_job", fake_submit)
+    result = submit_cli(str(workflow), str(inputs), "--submit", "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["job_id"] == 42
+    assert "note: ignored for one job (production hints): dirac:Production" in result.stderr
+    assert sent["name"] == "count_words.cwl" and sent["settings"].config.tool == "count_words.cwl"
+    assert str(workflow) not in sent["settings"].input_sandbox and str(inputs) in sent["settings"].input_sandbox
+    assert {process["class"] for process in sent["packed"]["$graph"]} == {"Workflow", "CommandLineTool"}

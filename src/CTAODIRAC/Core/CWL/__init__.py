@@ -7,7 +7,8 @@ CWL is the second way to describe work, on the same production model as the YAML
 - :mod:`.validate`: validation by cwltool, its errors as located issues;
 - :mod:`.workflow`: a Workflow -> native production model -> :class:`~CTAODIRAC.Core.Production.plan.Plan`
   through the production builder;
-- :mod:`.job`: a CommandLineTool + inputs -> :class:`~.job.CWLJobDescription` (one DIRAC job);
+- :mod:`.job`: a CommandLineTool or Workflow + inputs -> :class:`~.job.CWLJobDescription` (one DIRAC job);
+- :mod:`.pack`: a CWL document packed into one self-contained file (cwltool's ``--pack``) for the sandbox;
 - :mod:`.loader`: the entry points (:func:`load_cwl_plan`, :func:`load_cwl_job`, :func:`is_cwl`).
 
 ``docs/cwl.md`` is the user documentation.

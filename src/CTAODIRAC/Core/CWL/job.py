@@ -1,4 +1,4 @@
-"""A CWL CommandLineTool plus an inputs file -> the description of one DIRAC job (pure data).
+"""A CWL CommandLineTool or Workflow plus an inputs file -> the description of one DIRAC job (pure data).
 
 What goes where:
 
@@ -9,6 +9,14 @@ What goes where:
 - ``ResourceRequirement`` -> processors (``coresMin``, ``coresMax``) and memory (``ramMin``, MiB);
 - ``DockerRequirement`` -> the container image; ``SoftwareRequirement`` -> software packages;
 - ``dirac:Job`` -> job name, CPU time, sites, banned sites, tags.
+
+A Workflow is one job too (cwltool runs every step on the worker): its inputs and outputs are the
+workflow-level ones (a workflow output's sandbox name is the glob of the step output it comes from, when that
+is a literal file name of a step that is not scattered), its resources the maximum ``coresMin``/``coresMax``/
+``ramMin`` over the workflow, its steps and their tools, its container image the one image its steps name
+(steps naming different images are refused: one job runs cwltool with one container runtime setting, and the
+worker would run an image-less job with ``--no-container``). ``dirac:Production`` and ``dirac:Step`` hints
+are ignored (they describe the production of :func:`~.workflow.workflow_plan`).
 
 The DIRAC side (``Job`` API, running cwltool on the worker, registering outputs) is the job-side work;
 this module only decides, and refuses what cannot work (unknown or missing inputs, missing local files).
@@ -27,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..Production.errors import Issue, KeyPath, SpecValidationError
 from ..Production.loader import SourceDocument, parse_document
 from ..Production.models import OutputMetadata
-from .document import CWLDocument, display_name, entries, requirement
+from .document import CWLDocument, class_entries, display_name, entries, read_cwl, requirement
 from .workflow import lfn_path
 
 __all__ = ["CWLJobDescription", "OutputData", "SoftwarePackage", "job_description", "read_inputs"]
@@ -62,10 +70,12 @@ class SoftwarePackage(_Model):
 
 
 class CWLJobDescription(_Model):
-    """One DIRAC job running a CWL CommandLineTool with cwltool."""
+    """One DIRAC job running a CWL CommandLineTool or Workflow with cwltool."""
 
     cwl: str
-    """The CommandLineTool file."""
+    """The CommandLineTool or Workflow file."""
+    process_class: str = "CommandLineTool"
+    """``CommandLineTool`` or ``Workflow``."""
     inputs_file: str | None = None
     """The inputs file (job order), if any."""
     name: str
@@ -103,6 +113,9 @@ class CWLJobDescription(_Model):
     """Banned sites."""
     tags: list[str] = Field(default_factory=list)
     """Job tags."""
+    ignored_hints: list[str] = Field(default_factory=list)
+    """``dirac:`` production hints of a Workflow that a one-job run ignores (``dirac:Production``,
+    ``dirac:Step`` of step ``merge``...)."""
 
 
 def read_inputs(path: str | Path | None) -> tuple[dict[str, Any], SourceDocument | None, Path | None]:
@@ -165,18 +178,98 @@ def _int(value: Any) -> int | None:
     return None  # a CWL expression: known at run time only
 
 
+def _glob(data: Mapping[str, Any], entry: Any) -> str | None:
+    """The file name pattern of a CommandLineTool output (``stdout``/``stderr`` outputs: their file name)."""
+    cwl_type = entry.get("type") if isinstance(entry, Mapping) else entry
+    if cwl_type in ("stdout", "stderr"):
+        return data.get(cwl_type) if isinstance(data.get(cwl_type), str) else None
+    if isinstance(entry, Mapping):
+        binding = entry.get("outputBinding") or {}
+        pattern = binding.get("glob") if isinstance(binding, Mapping) else None
+        return " ".join(pattern) if isinstance(pattern, list) else pattern
+    return None
+
+
+def _step_tool(workflow: CWLDocument, entry: Mapping[str, Any], path: KeyPath) -> CWLDocument | None:
+    """The process a workflow step runs (inline, or another file; ``None`` for a ``#fragment`` reference)."""
+    run = entry.get("run")
+    if isinstance(run, Mapping):
+        return workflow.inline(path + ("run",))
+    reference = str(run).removeprefix("file://")
+    if not reference or reference.startswith("#"):
+        return None
+    return read_cwl((workflow.path.parent / reference.split("#", 1)[0]).resolve())
+
+
+def _processes(document: CWLDocument) -> list[tuple[CWLDocument, KeyPath]]:
+    """The process, and for a Workflow each step and the process it runs (subworkflows walked), as
+    ``(document, owner)`` pairs whose requirements count for the job."""
+    found = [(document, document.root)]
+    if document.process_class != "Workflow":
+        return found
+    for _key, entry, path in entries(document.data.get("steps"), document.root + ("steps",)):
+        if not isinstance(entry, Mapping):
+            continue
+        found.append((document, path))
+        tool = _step_tool(document, entry, path)
+        if tool is not None:
+            found.extend(_processes(tool))
+    return found
+
+
+def _workflow_globs(workflow: CWLDocument) -> dict[str, str | None]:
+    """``step/output`` -> the glob of that output of the step's tool (only literal names of steps that
+    are not scattered: a scattered step gives several files of that name)."""
+    globs: dict[str, str | None] = {}
+    for key, entry, path in entries(workflow.data.get("steps"), workflow.root + ("steps",)):
+        if not isinstance(entry, Mapping) or entry.get("scatter"):
+            continue
+        tool = _step_tool(workflow, entry, path)
+        if tool is None or tool.process_class != "CommandLineTool":
+            continue
+        for out, out_entry, _ in entries(tool.data.get("outputs"), tool.root + ("outputs",)):
+            globs[f"{key}/{out}"] = _glob(tool.data, out_entry)
+    return globs
+
+
+def _ignored_hints(workflow: CWLDocument) -> list[str]:
+    """The production hints of a Workflow and of its steps (and their tools), which one job ignores."""
+    ignored: list[str] = []
+    for document, owner in _processes(workflow):
+        node = document.node(owner)
+        for cls, _body, _path in class_entries(node.get("hints") if isinstance(node, Mapping) else None, ()):
+            name = document.hint_class(cls)
+            if name in ("Production", "Step"):
+                where = "" if owner == document.root else f" of step '{owner[-1]}'"
+                if document is not workflow and owner == document.root:
+                    where = f" of {document.name}"
+                if f"dirac:{name}{where}" not in ignored:
+                    ignored.append(f"dirac:{name}{where}")
+    return ignored
+
+
+def _max(values: list[int | None]) -> int | None:
+    known = [value for value in values if value is not None]
+    return max(known) if known else None
+
+
 def job_description(
     tool: CWLDocument, inputs_path: str | Path | None = None, *, require_inputs: bool = True
 ) -> CWLJobDescription:
-    """The DIRAC job of a validated CommandLineTool and its inputs file (see the module docstring).
+    """The DIRAC job of a validated CommandLineTool or Workflow and its inputs file (see the module
+    docstring).
 
     ``require_inputs=False`` for the job template of a transformation step: its inputs are the files of
-    each task, so a required input without a value is not an error.
+    each task, so a required input without a value is not an error; such a template runs one
+    CommandLineTool (a Workflow is refused).
     """
     data = tool.data
-    if tool.process_class != "CommandLineTool":
+    allowed = ("CommandLineTool", "Workflow") if require_inputs else ("CommandLineTool",)
+    if tool.process_class not in allowed:
         raise SpecValidationError([tool.issue(tool.root + ("class",), f"a {tool.process_class} is not one job:"
-                                              " give a CommandLineTool (a Workflow becomes a production)")])
+                                              f" give a {' or a '.join(allowed)}")])
+    is_workflow = tool.process_class == "Workflow"
+    what = "workflow" if is_workflow else "tool"
     values, inputs_document, inputs_file = read_inputs(inputs_path)
     issues: list[Issue] = []
 
@@ -192,7 +285,7 @@ def job_description(
         if key.startswith("cwl:") or key.startswith("$"):
             continue
         if key not in declared:
-            issues.append(inputs_issue((key,), f"'{key}' is not an input of the tool; inputs: {', '.join(declared)}"))
+            issues.append(inputs_issue((key,), f"'{key}' is not an input of the {what}; inputs: {', '.join(declared)}"))
             continue
         resolved[key] = value
     for key, (entry, path) in declared.items():
@@ -203,7 +296,7 @@ def job_description(
         if default is not None:
             resolved[key] = default
         elif require_inputs and not _optional(cwl_type):
-            issues.append(inputs_issue((), f"no value for the required input '{key}' of the tool"))
+            issues.append(inputs_issue((), f"no value for the required input '{key}' of the {what}"))
 
     sandbox = [str(tool.path)] + ([str(inputs_file)] if inputs_file else [])
     input_data: list[str] = []
@@ -240,16 +333,16 @@ def job_description(
         for key in job_hint.outputs:
             if key not in outputs:
                 issues.append(tool.issue(hints["Job"].path + ("outputs", key),
-                                         f"'{key}' is not an output of the tool; outputs: {', '.join(outputs)}"))
+                                         f"'{key}' is not an output of the {what}; outputs: {', '.join(outputs)}"))
+    step_globs = _workflow_globs(tool) if is_workflow else {}
     for key, (entry, _path) in outputs.items():
         cwl_type = entry.get("type") if isinstance(entry, Mapping) else entry
-        glob: str | None = None
-        if cwl_type in ("stdout", "stderr"):
-            glob = data.get(cwl_type) if isinstance(data.get(cwl_type), str) else None
-        elif isinstance(entry, Mapping):
-            binding = entry.get("outputBinding") or {}
-            pattern = binding.get("glob") if isinstance(binding, Mapping) else None
-            glob = " ".join(pattern) if isinstance(pattern, list) else pattern
+        if is_workflow:
+            source = entry.get("outputSource") if isinstance(entry, Mapping) else None
+            glob = step_globs.get(str(source).lstrip("#")) if isinstance(source, str) else None
+            cwl_type = key  # the sandbox entry of an output without a known name: its id
+        else:
+            glob = _glob(data, entry)
         target = job_hint.outputs.get(key) if job_hint is not None else None
         if target is not None:
             output_data.append(OutputData(output=key, glob=glob, lfn=lfn_path(target.lfn) if target.lfn.lower(
@@ -260,27 +353,32 @@ def job_description(
     if issues:
         raise SpecValidationError(issues)
 
-    resources = requirement(tool, tool.root, "ResourceRequirement")
-    docker = requirement(tool, tool.root, "DockerRequirement")
-    software = requirement(tool, tool.root, "SoftwareRequirement")
-    packages = []
-    for package in (software[0].get("packages") or []) if software else []:
-        if isinstance(package, Mapping):
-            versions = package.get("version") or []
-            packages.append(SoftwarePackage(package=str(package.get("package")),
-                                            version=str(versions[0]) if versions else None))
-        elif isinstance(package, str):
-            packages.append(SoftwarePackage(package=package))
-    if software and isinstance(software[0].get("packages"), Mapping):  # idmap form {name: {version: [...]}}
-        packages = [
-            SoftwarePackage(package=str(name), version=str((spec or {}).get("version", [None])[0] or "") or None)
-            for name, spec in software[0]["packages"].items()
-        ]
+    processes = _processes(tool)
+    resources = [found[0] for document, owner in processes
+                 if (found := requirement(document, owner, "ResourceRequirement"))]
+    images: dict[str, tuple[CWLDocument, KeyPath]] = {}
+    for document, owner in processes:
+        docker = requirement(document, owner, "DockerRequirement")
+        image = (docker[0].get("dockerPull") or docker[0].get("dockerImageId")) if docker else None
+        if image and image not in images:
+            images[str(image)] = (document, docker[1])
+    if len(images) > 1:
+        document, where = list(images.values())[1]
+        raise SpecValidationError([document.issue(where, (
+            f"the steps name different container images ({', '.join(images)}); one job runs them all with one"
+            " container setting: use one image (or none), or submit the workflow as a production"))])  # fmt: skip
+    packages: list[SoftwarePackage] = []
+    for document, owner in processes:
+        software = requirement(document, owner, "SoftwareRequirement")
+        for package in _packages(software[0]) if software else []:
+            if package not in packages:
+                packages.append(package)
     command = data.get("baseCommand")
     words = command if isinstance(command, list) else [command] if command else []
     name = (job_hint.job_name if job_hint else None) or str(data.get("id", "")).lstrip("#") or tool.path.stem
     return CWLJobDescription(
         cwl=str(tool.path),
+        process_class=str(tool.process_class),
         inputs_file=str(inputs_file) if inputs_file else None,
         name=name,
         executable=" ".join(str(word) for word in words) or None,
@@ -290,13 +388,33 @@ def job_description(
         output_data=output_data,
         output_sandbox=output_sandbox,
         sandbox_outputs=sandbox_outputs,
-        processors=_int(resources[0].get("coresMin")) if resources else None,
-        max_processors=_int(resources[0].get("coresMax")) if resources else None,
-        memory_mb=_int(resources[0].get("ramMin")) if resources else None,
-        container_image=(docker[0].get("dockerPull") or docker[0].get("dockerImageId")) if docker else None,
+        processors=_max([_int(found.get("coresMin")) for found in resources]),
+        max_processors=_max([_int(found.get("coresMax")) for found in resources]),
+        memory_mb=_max([_int(found.get("ramMin")) for found in resources]),
+        container_image=next(iter(images), None),
         software=packages,
         cpu_time=job_hint.cpu_time if job_hint else None,
         sites=list(job_hint.sites) if job_hint else [],
         banned_sites=list(job_hint.banned_sites) if job_hint else [],
         tags=list(job_hint.tags) if job_hint else [],
+        ignored_hints=_ignored_hints(tool) if is_workflow else [],
     )
+
+
+def _packages(software: Mapping[str, Any]) -> list[SoftwarePackage]:
+    """The packages of a ``SoftwareRequirement`` (list form, or the idmap form ``{name: {version: [...]}}``)."""
+    listed = software.get("packages") or []
+    if isinstance(listed, Mapping):
+        return [
+            SoftwarePackage(package=str(name), version=str((spec or {}).get("version", [None])[0] or "") or None)
+            for name, spec in listed.items()
+        ]
+    packages = []
+    for package in listed:
+        if isinstance(package, Mapping):
+            versions = package.get("version") or []
+            packages.append(SoftwarePackage(package=str(package.get("package")),
+                                            version=str(versions[0]) if versions else None))
+        elif isinstance(package, str):
+            packages.append(SoftwarePackage(package=package))
+    return packages

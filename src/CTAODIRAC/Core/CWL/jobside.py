@@ -90,7 +90,7 @@ class CWLRunConfig(_Model):
     """What ``dirac-ctao-cwl-run`` needs (the job's argument)."""
 
     tool: str
-    """File name of the CommandLineTool in the input sandbox."""
+    """File name of the CWL document (the CommandLineTool or Workflow, packed) in the input sandbox."""
     job_order: dict[str, Any] = Field(default_factory=dict)
     """Input values; local files by their input-sandbox name, catalog files still ``lfn://``."""
     output_data: list[OutputData] = Field(default_factory=list)

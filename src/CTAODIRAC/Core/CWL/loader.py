@@ -2,7 +2,7 @@
 
 - :func:`load_cwl_plan`: a Workflow (with ``dirac:`` hints) -> the checked :class:`Plan` (the same as a
   YAML production file gives);
-- :func:`load_cwl_job`: a CommandLineTool and its inputs file -> :class:`CWLJobDescription` (one job);
+- :func:`load_cwl_job`: a CommandLineTool or Workflow and its inputs file -> :class:`CWLJobDescription` (one job);
   this is also the seam through which a YAML ``executable`` step uses a CWL file (``cwl:``);
 - :func:`is_cwl`: whether a file is CWL (``.cwl`` suffix, or a top-level ``cwlVersion``).
 
@@ -85,9 +85,10 @@ def load_cwl_job(
     *,
     require_inputs: bool = True,
 ) -> CWLJobDescription:
-    """The DIRAC job of a CommandLineTool and its inputs file (located errors).
+    """The DIRAC job of a CommandLineTool or Workflow and its inputs file (located errors).
 
-    ``require_inputs=False`` when the tool is the job template of a transformation (YAML ``cwl:``).
+    ``require_inputs=False`` when the tool is the job template of a transformation (YAML ``cwl:``; a
+    CommandLineTool only).
     """
     return job_description(load_cwl(path, name), inputs, require_inputs=require_inputs)
 

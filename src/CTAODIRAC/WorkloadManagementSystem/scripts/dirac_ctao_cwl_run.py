@@ -1,11 +1,11 @@
-"""Run a CWL CommandLineTool with cwltool inside a DIRAC job, then register its catalog outputs.
+"""Run a CWL CommandLineTool or Workflow with cwltool inside a DIRAC job, then register its catalog outputs.
 
 Usage (written into the job by dirac-ctao-submit-cwl-job, not typed by hand):
 
     dirac-ctao-cwl-run CONFIG
 
-CONFIG is CTAODIRAC.Core.CWL.jobside.CWLRunConfig (base64 JSON). The CWL file and the local inputs came in the
-input sandbox, the lfn:// inputs were downloaded by DIRAC's input data policy. In order:
+CONFIG is CTAODIRAC.Core.CWL.jobside.CWLRunConfig (base64 JSON). The CWL document, packed at submission
+(cwltool --pack: one file holding every tool a workflow runs), and the local inputs came in the input sandbox, the lfn:// inputs were downloaded by DIRAC's input data policy. In order:
 
 1. write the job order (cwl-job-order.json) with each lfn:// File replaced by its downloaded copy; a missing
    copy ends the job with exit 2 ("Input Data Not Available");

@@ -1,8 +1,10 @@
-"""Submit a CWL CommandLineTool and its inputs file as one DIRAC job (dry run unless --submit).
+"""Submit a CWL CommandLineTool or Workflow and its inputs file as one DIRAC job (dry run unless --submit).
 
 By default TOOL and INPUTS are read, validated (cwltool, the dirac: hints, the inputs) and the job is shown,
-offline (no DIRAC configuration or proxy needed). With --submit the job is sent to DIRAC's WMS; on the
-worker, dirac-ctao-cwl-run runs the tool with cwltool and registers its catalog outputs (docs/cwl.md).
+offline (no DIRAC configuration or proxy needed). With --submit the job is sent to DIRAC's WMS with the CWL
+document packed (cwltool --pack: one file holding every tool it runs); on the worker, dirac-ctao-cwl-run runs
+it with cwltool and registers its catalog outputs (docs/cwl.md). A Workflow runs whole in one job: its
+dirac:Production and dirac:Step hints are ignored (dirac-ctao-submit-production makes productions of it).
 
 Exit codes: 0 success; 1 DIRAC error; 2 bad input or usage (nothing sent); 130 interrupted.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +27,7 @@ from rich.text import Text
 from CTAODIRAC.Core.CWL.job import CWLJobDescription
 from CTAODIRAC.Core.CWL.jobside import DiracJobSettings, job_settings
 from CTAODIRAC.Core.CWL.loader import load_cwl_job
+from CTAODIRAC.Core.CWL.pack import write_packed
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
 
 __all__ = ["app", "main"]
@@ -54,7 +58,8 @@ def render_job(desc: CWLJobDescription, settings: DiracJobSettings, console: Con
     table.add_column("value", overflow="fold")
     table.add_row("job name", settings.name)
     table.add_row("runs", f"{settings.executable} → cwltool {settings.config.tool}"
-                  + (f"  ({desc.executable})" if desc.executable else ""))
+                  + (f"  ({desc.executable})" if desc.executable else "")
+                  + ("  (the whole workflow, packed)" if desc.process_class == "Workflow" else "  (packed)"))
     table.add_row("inputs", _values([f"{key} = {json.dumps(value)}" for key, value in desc.inputs.items()]))
     table.add_row("input sandbox", _values(settings.input_sandbox))
     table.add_row("input data", _values(settings.input_data))
@@ -74,12 +79,14 @@ def render_job(desc: CWLJobDescription, settings: DiracJobSettings, console: Con
     if desc.software:
         table.add_row("software", ", ".join(f"{p.package} {p.version or ''}".strip() for p in desc.software))
     console.print(table)
+    if desc.ignored_hints:
+        console.print(f"Ignored for one job (production hints): {', '.join(desc.ignored_hints)}.")
     console.print("Dry run: nothing was sent to DIRAC (--submit submits the job).")
 
 
 @app.command(help=__doc__)
 def submit_cwl_job(
-    tool: Annotated[Path, typer.Argument(help="The CWL CommandLineTool.")],
+    tool: Annotated[Path, typer.Argument(help="The CWL CommandLineTool or Workflow.")],
     inputs: Annotated[Path | None, typer.Argument(help="Its inputs file (YAML or JSON job order).")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the job description as JSON (with --submit: the job ID too).")
@@ -89,10 +96,14 @@ def submit_cwl_job(
                                                             "or file name).")] = None,
 ) -> None:
     errors = _errors()
+    packing = tempfile.TemporaryDirectory(prefix="ctao-cwl-job-")
     try:
         try:
             desc = load_cwl_job(tool, inputs)
             settings = job_settings(desc, name)
+            packed = write_packed(desc.cwl, packing.name)  # the sandbox gets it instead of the CWL file
+            settings = settings.model_copy(update={"input_sandbox": [
+                str(packed) if path == desc.cwl else path for path in settings.input_sandbox]})
         except ProductionSpecError as error:
             for issue in error.issues:
                 errors.print(Text.assemble(("error: ", "bold red"), str(issue)))
@@ -101,6 +112,8 @@ def submit_cwl_job(
         description = desc.model_dump(mode="json")
         if name:
             description["name"] = name
+        if desc.ignored_hints and (submit or as_json):
+            errors.print(f"note: ignored for one job (production hints): {', '.join(desc.ignored_hints)}")
         if submit:
             from CTAODIRAC.WorkloadManagementSystem.Client.CWLJobSubmission import CWLJobError, submit_job
 
@@ -126,6 +139,8 @@ def submit_cwl_job(
     except Exception as exc:  # never a traceback for the user; say what broke
         errors.print(f"internal error: {type(exc).__name__}: {exc}")
         raise typer.Exit(EXIT_FAILED) from None
+    finally:
+        packing.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:

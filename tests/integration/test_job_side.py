@@ -149,20 +149,26 @@ for arg in "$@"; do case "$arg" in --*) ;; *) cat "$arg" >> "$out";; esac; done
 """
 
 
-def test_a_production_job_registers_its_output_and_processes_its_inputs(dirac, tmp_path, unique):
+def _run_merge_task(dirac, tmp_path, unique, script: str, meta1: dict, meta2: dict, **options) -> dict:
+    """The one-step merge production of MERGE on two registered inputs, its merge program being ``script``
+    (a stand-in for ctapipe-merge, in a ``path`` software setup); see :func:`_run_one_task` for ``options``."""
     software = tmp_path / "software"
     (software / "bin").mkdir(parents=True)
-    script = software / "bin" / "ctapipe-merge"
-    script.write_text(FAKE_MERGE)
-    script.chmod(0o755)
+    program = software / "bin" / "ctapipe-merge"
+    program.write_text(script)
+    program.chmod(0o755)
     campaign = f"JobSide-{unique}"
-    result = _run_one_task(
+    return _run_one_task(
         dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
-        {"in1.h5": ("input 1\n", {"nsb": 5}), "in2.h5": ("input 2\n", {"nsb": 5})},
+        {"in1.h5": ("input 1\n", meta1), "in2.h5": ("input 2\n", meta2)},
         {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
         {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
-        "Merging",
+        "Merging", **options,
     )  # fmt: skip
+
+
+def test_a_production_job_registers_its_output_and_processes_its_inputs(dirac, tmp_path, unique):
+    result = _run_merge_task(dirac, tmp_path, unique, FAKE_MERGE, {"nsb": 5}, {"nsb": 5})
     assert set(result["files"].values()) == {"Processed"}  # set by the job itself, right after its upload
     (output,) = result["outputs"]
     assert output.startswith(f"/ctao/tests/jobside/jobside-{unique}/merge/{result['task_id']:08d}/")
@@ -235,21 +241,11 @@ result = res["Value"]
 )
 def test_a_failing_job_leaves_its_inputs_for_the_failure_agent(dirac, tmp_path, unique, case, exit_code,
                                                                failure_class):
-    software = tmp_path / "software"
-    (software / "bin").mkdir(parents=True)
-    script = software / "bin" / "ctapipe-merge"
-    script.write_text(FAILING_MERGE if case == "payload" else FAKE_MERGE)
-    script.chmod(0o755)
-    campaign = f"JobSide-{unique}"
-    result = _run_one_task(
-        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
-        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
-        "Merging", expect="Failed",
+    result = _run_merge_task(
+        dirac, tmp_path, unique, FAILING_MERGE if case == "payload" else FAKE_MERGE, {}, {}, expect="Failed",
         # an output storage element that does not exist: the upload fails and there is no failover SE
         output_se="CTAO-Local-SE" if case == "payload" else "CTAO-Nowhere-SE",
-    )  # fmt: skip
+    )
     assert result["job"]["ApplicationStatus"] == f"dirac-ctao-run-step Exited With Status {exit_code}"
     assert set(result["files"].values()) == {"Assigned"}  # never Processed without its outputs
     assert result["outputs"] == []
@@ -271,19 +267,7 @@ def test_a_job_whose_input_is_missing_leaves_its_inputs_for_the_failure_agent(di
     """The catalog lists the inputs but the storage element lost them: DIRAC's job wrapper cannot download
     them and asks for a reschedule, which the local DIRAC refuses (MaxRescheduling = 0, docs/local-dirac.md): the
     job fails, the payload never ran, nothing is Processed, and the failure agent sees an input-data failure."""
-    software = tmp_path / "software"
-    (software / "bin").mkdir(parents=True)
-    script = software / "bin" / "ctapipe-merge"
-    script.write_text(FAKE_MERGE)
-    script.chmod(0o755)
-    campaign = f"JobSide-{unique}"
-    result = _run_one_task(
-        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
-        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
-        "Merging", expect="Failed", lose_inputs=True,
-    )  # fmt: skip
+    result = _run_merge_task(dirac, tmp_path, unique, FAKE_MERGE, {}, {}, expect="Failed", lose_inputs=True)
     assert result["job"]["MinorStatus"] == "Maximum of reschedulings reached", result["job"]
     assert result["job"]["ApplicationStatus"].startswith("Failed Input Data Resolution"), result["job"]
     assert set(result["files"].values()) == {"Assigned"}
@@ -395,19 +379,8 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     it on the failover storage element (CTAO-Spare-SE) and sends a DIRAC request to replicate it to the output
     SE, remove the failover copy, and only then set the inputs Processed. The job succeeds; the inputs stay
     Assigned until DIRAC's RequestExecutingAgent has done the request."""
-    software = tmp_path / "software"
-    (software / "bin").mkdir(parents=True)
-    script = software / "bin" / "ctapipe-merge"
-    script.write_text(FAKE_MERGE)
-    script.chmod(0o755)
-    campaign = f"JobSide-{unique}"
-    result = _run_one_task(
-        dirac, tmp_path, unique, MERGE.format(unique=unique), ("path", str(software)),
-        {"in1.h5": ("input 1\n", {}), "in2.h5": ("input 2\n", {})},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data"},
-        {"MCCampaign": campaign, "data_level": 1, "outputType": "Data", "analysis_prog": "ctapipe-merge"},
-        "Merging", output_se="CTAO-Nowhere-SE", failover_ses=("CTAO-Spare-SE",),
-    )  # fmt: skip
+    result = _run_merge_task(dirac, tmp_path, unique, FAKE_MERGE, {}, {}, output_se="CTAO-Nowhere-SE",
+                             failover_ses=("CTAO-Spare-SE",))
     assert set(result["files"].values()) == {"Assigned"}  # not Processed before the output reaches its SE
     (output,) = result["outputs"]  # registered, with its metadata, at the failover SE
     replicas = dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"

@@ -15,23 +15,32 @@ class CliResult:
     stderr: str
 
 
+def _run_main(capsys: pytest.CaptureFixture[str], main: Callable[[list[str]], None], args: tuple[str, ...]) -> CliResult:
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run ``dirac-ctao-submit-production`` in-process; returns exit code, stdout and stderr."""
     # imported here: the toy source's tests run in the ctapipe environment, which has no typer or rich
     from CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production import main
 
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
+    return lambda *args: _run_main(capsys, main, args)
 
-    return run
+
+@pytest.fixture
+def submit_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``dirac-ctao-submit-cwl-job`` in-process; returns exit code, stdout and stderr."""
+    from CTAODIRAC.WorkloadManagementSystem.scripts.dirac_ctao_submit_cwl_job import main
+
+    return lambda *args: _run_main(capsys, main, args)
 
 
 NO_DIRAC_CHECK = """

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import certs, csconfig, mariadb
 from .instance import CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
@@ -173,14 +174,12 @@ class AgentRun:
     output: str
 
 
-def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
-              extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None,
-              root: Path | None = None) -> AgentRun:
-    """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
-    to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``. ``root``: run it from
-    another DIRAC root directory (a pilot's, see :func:`pilot_root`)."""
+def _agent_process(inst: Instance, agent: str, cycles: int, polling: int, options: list[str] | None,
+                   extra_args: list[str] | None, root: Path | None) -> tuple[list[str], dict[str, str], Path]:
+    """Command line, environment and working directory of ``dirac-agent System/Agent`` with the host
+    certificate; ``root``: another DIRAC root directory (a pilot's, see :func:`pilot_root`)."""
     args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
-            "-o", "PollingTime=1"]  # fmt: skip
+            "-o", f"PollingTime={polling}"]  # fmt: skip
     for opt in options or []:
         args += ["-o", opt]
     env = inst.environment(user=None)
@@ -188,11 +187,25 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
     if root is not None:
         env["DIRAC_ROOT_PATH"] = str(root)
     inst.logs.mkdir(parents=True, exist_ok=True)
+    return args, env, root or inst.root
+
+
+def _log_start(log: Any, args: list[str]) -> None:
+    log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
+    log.flush()
+
+
+def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
+              extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None,
+              root: Path | None = None) -> AgentRun:
+    """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
+    to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``. ``root``: run it from
+    another DIRAC root directory (a pilot's, see :func:`pilot_root`)."""
+    args, env, cwd = _agent_process(inst, agent, cycles, 1, options, extra_args, root)
     lines: list[bytes] = []
     with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
-        proc = subprocess.Popen(args, env=env, cwd=root or inst.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+        _log_start(log, args)
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -208,20 +221,10 @@ def start_agent(inst: Instance, agent: str, polling: int, options: list[str] | N
     """Start ``dirac-agent System/Agent`` in the background, polling every ``polling`` seconds, as a data
     centre runs it; its output is appended to ``logs/<log_name or agent_<System>_<Agent>>.log``. ``root``: run
     it from another DIRAC root directory (a pilot's, see :func:`start_pilot`). Stop it with ``stop_agent``."""
-    args = [dirac_command("dirac-agent"), agent, *(extra_args or []), "-o", f"MaxCycles={cycles}",
-            "-o", f"PollingTime={polling}"]  # fmt: skip
-    for opt in options or []:
-        args += ["-o", opt]
-    env = inst.environment(user=None)
-    env["PATH"] = f"{venv_bin()}:{env.get('PATH', '')}"
-    if root is not None:
-        env["DIRAC_ROOT_PATH"] = str(root)
-    inst.logs.mkdir(parents=True, exist_ok=True)
+    args, env, cwd = _agent_process(inst, agent, cycles, polling, options, extra_args, root)
     with open(inst.log(log_name or "agent_" + agent.replace("/", "_")), "ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(args)}\n".encode())
-        log.flush()
-        return subprocess.Popen(args, env=env, cwd=root or inst.root, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        _log_start(log, args)
+        return subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def pilot_root(inst: Instance, index: int) -> Path:

@@ -6,10 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import pytest
 
 from CTAODIRAC.Core.CWL import load_cwl_job
 
@@ -18,30 +14,6 @@ from .conftest import EXAMPLES
 JOB = EXAMPLES / "job"
 TOOL = str(JOB / "count_events.cwl")
 GRID = str(JOB / "count_events.grid.yaml")
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def submit_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    from CTAODIRAC.WorkloadManagementSystem.scripts.dirac_ctao_submit_cwl_job import main
-
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run
 
 
 def test_dry_run_shows_the_job(submit_cli) -> None:

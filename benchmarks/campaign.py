@@ -80,8 +80,9 @@ def main() -> int:
         print(f"{key:<12} {total(key):>8.0f} {median(key):>9.1f}")
     print("ratios:")
     print(f"  payload / job run (wrapper + payload + upload):    {total('payload') / job_run:.2f}")
-    print(f"  job-side command (upload) / payload, per job:      {median('upload') / median('payload'):.2f}")
-    print(f"  DIRAC's job wrapper / payload, per job:            {median('wrapper') / median('payload'):.2f}")
+    print(f"  job-side command (upload) / payload:               {total('upload') / total('payload'):.2f}")
+    print(f"  DIRAC's job wrapper / payload:                     {total('wrapper') / total('payload'):.2f}")
+    print(f"  DIRAC's task hold and queue / job run:             {(total('to_job') + total('queued')) / job_run:.2f}")
     print(f"  payload time / (pilots x run time):                "
           f"{total('payload') / (args.pilots * (summary['seconds'] - summary['submission_seconds'])):.2f}")
     return 0 if summary["complete"] else 1

@@ -160,8 +160,10 @@ def main() -> int:
     elapsed = time.monotonic() - t0
 
     # 4. the summary, and where the time went
+    # the campaign's DL2: both models applied to the performance samples (the classifier-training samples with
+    # the energy applied are DL2 too, but intermediate)
     dl2 = meta.find_files({"MCCampaign": campaign, "data_level": 2, "outputType": "Data",
-                           "analysis_prog": "ctapipe-apply-models"})
+                           "analysis_prog": "ctapipe-apply-models", "split": "performance"})
     models = meta.find_files({"MCCampaign": campaign, "outputType": "Model"})
     done = {step: states.get(tid, {}).get("Processed", 0) for step, tid in tids.items()}
     complete = all(transformation_done(states.get(tid, {})) for tid in tids.values())

@@ -159,7 +159,7 @@ def payload_command(
         order = [name for name in config.models if name in models] + [n for n in models if n not in config.models]
         reconstructors = [f"--reconstructor={models[name]}" for name in order]
         cmd = [config.program, f"--input={inputs[0]}", f"--output={out}", *reconstructors, *cfg]
-    else:  # generic executable: inputs appended, its outputs are the files matching `*.out` it leaves
+    else:  # generic executable (and simulation): inputs appended; no outputs are collected yet
         cmd = [config.program, *config.options, *inputs]
         return config.software.wrap(cmd), []
     return config.software.wrap([*cmd, *config.options]), [out]

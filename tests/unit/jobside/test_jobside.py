@@ -9,14 +9,18 @@ import pytest
 from CTAODIRAC.Core.JobSide import (
     Software,
     StepConfig,
+    collect_outputs,
     config_in_body,
     decode_config,
     encode_config,
     file_metadata,
     input_fates,
+    job_values,
     output_lfn,
     payload_command,
     step_config,
+    task_run_number,
+    with_job_values,
 )
 from CTAODIRAC.Core.Production.loader import load_plan
 
@@ -129,3 +133,61 @@ def test_an_output_never_overwrites_its_input():
     # a second merge of one merged file would otherwise write over its own input
     command, outputs = payload_command(_config("ctapipe-merge"), ["x.merge.h5"], {}, 3)
     assert outputs == ["x.s.h5"] and command[-1] == "--output=x.s.h5"
+
+
+SIMULATION = """
+format: 1
+productions:
+  - name: sim
+    steps:
+      - name: simulate
+        kind: mc-simulation
+        version: v1
+        jobs: 3
+        showers: 50
+        options: --run @{run_number} --showers @{showers}
+        output: {site: LaPalma, particle: gamma}
+      - name: count
+        kind: executable
+        executable: count-events
+        arguments: --job @{transformation_id}_@{task_id}
+        outputs: ["*.count.txt", "summary.json"]
+        parents: [simulate]
+"""
+
+
+def test_simulation_and_executable_steps_collect_files_by_pattern(tmp_path):
+    path = tmp_path / "sim.yaml"
+    path.write_text(SIMULATION)
+    plan = load_plan(path)
+    sim = step_config(plan.step("simulate"), "/ctao/sim/simulate", "SE")
+    assert sim.outputs == ["*.simtel.zst"] and sim.showers == 50  # sim_telarray's default outputs
+    count = step_config(plan.step("count"), "/ctao/sim/count", "SE")
+    assert count.outputs == ["*.count.txt", "summary.json"]
+    # a simulation job runs its program without inputs; an executable gets its inputs appended
+    assert payload_command(sim, [], {}, 4) == (["sim_telarray", "--run", "@{run_number}", "--showers", "@{showers}"], [])
+    assert payload_command(count, ["a.simtel.zst"], {}, 4)[0][-1] == "a.simtel.zst"
+
+
+def test_a_job_replaces_its_placeholders():
+    sim = _config("mc-simulation", options=["--run=@{run_number}", "-n", "@{showers}", "@{task_id}"], showers=50)
+    values = job_values(sim, 12, 4, task_run_number([], 4))
+    assert values == {"transformation_id": "12", "task_id": "4", "run_number": "4", "showers": "50"}
+    assert with_job_values(sim, values).options == ["--run=4", "-n", "50", "4"]
+    # inputs that disagree on their run number give none: a step that asks for it cannot run
+    assert task_run_number([{"run_number": 1}, {"run_number": 2}], 4) is None
+    assert task_run_number([{"run_number": 1}, {}], 4) is None
+    assert task_run_number([{"run_number": 7}, {"run_number": 7}], 4) == 7
+    merge = _config("executable", options=["--run", "@{run_number}"])
+    with pytest.raises(ValueError, match="@{run_number} has no value"):
+        with_job_values(merge, job_values(merge, 12, 4, None))
+
+
+def test_outputs_are_the_new_files_that_match():
+    before = {"input.simtel.zst", "jobDescription.xml", "old.count.txt"}
+    after = [*before, "run4.count.txt", "summary.json", "s.log", "core.1234"]
+    files, unmatched = collect_outputs(["*.count.txt", "summary.json", "*.zst"], before, after, exclude={"s.log"})
+    assert files == ["run4.count.txt", "summary.json"]  # never an input, a file that was there, or the log
+    assert unmatched == ["*.zst"]
+    assert collect_outputs(["*"], before, after, exclude={"s.log"}) == (["core.1234", "run4.count.txt",
+                                                                          "summary.json"], [])

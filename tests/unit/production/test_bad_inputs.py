@@ -265,6 +265,28 @@ STEP_CASES = [
         "missing required key 'jobs'",
     ),
     (
+        "unknown-placeholder",
+        "      - name: a\n        kind: ctapipe-process\n        input: dl0\n"
+        "        options: --run @{run}  # <-\n",
+        "productions[0].steps[0].options",
+        "unknown placeholder @{run}",
+    ),
+    (
+        "output-pattern-with-directory",
+        "      - name: s\n        kind: mc-simulation\n        jobs: 2\n        output: {site: X}\n"
+        "        outputs: [out/*.zst]  # <-\n",
+        "productions[0].steps[0].outputs[0]",
+        "is not a file pattern of the job's working directory",
+    ),
+    (
+        "executable-parent-without-outputs",
+        "      - name: e  # <-\n        kind: executable\n        executable: x\n        input: dl0\n"
+        "        output: {data_level: 1}\n"
+        "      - {name: f, kind: ctapipe-process, parents: [e]}\n",
+        "productions[0].steps[0].outputs",
+        "has children (f) but its jobs collect no files",
+    ),
+    (
         "executable-bad-type",
         "      - {name: e, kind: executable, executable: x, input: dl0, transformation_type: Foo}  # <-\n",
         "productions[0].steps[0].transformation_type",

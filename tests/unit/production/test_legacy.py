@@ -58,6 +58,19 @@ def test_simulation_without_pointing_is_phiP_0() -> None:
     assert plan.steps[0].output_query["phiP"] == {"=": 0}
 
 
+@pytest.mark.parametrize(
+    ("config", "outputs"),
+    [("{type: MCSimulation}", ["*.simtel.zst"]), ("{type: MCSimulation, only_corsika: true}", ["*.corsika.zst"]),
+     ("{type: SimPipe}", ["*.simtel.zst"]), ("{type: CtapipeProcessing}", [])],
+)
+def test_legacy_simulation_jobs_collect_their_programs_files(config: str, outputs: list[str]) -> None:
+    # the legacy format cannot list the files a simulation writes: the program's usual outputs are collected
+    plan = _plan(f"  - ID: 1\n    job_config: {config}\n" if "Ctapipe" not in config else
+                 f"  - ID: 1\n    job_config: {{type: MCSimulation}}\n  - ID: 2\n    input_meta_query: {{parentID: 1}}\n"
+                 f"    job_config: {config}\n")
+    assert plan.steps[-1].job.outputs == outputs
+
+
 def test_zenith_angle_becomes_float_thetaP() -> None:
     plan = _with_sim(
         "  - ID: 2\n    input_meta_query: {parentID: 1, zenith_angle: 20}\n    job_config: {type: CtapipeProcessing}\n"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import fnmatch
 import re
 import shlex
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,14 +25,18 @@ __all__ = [
     "FileFate",
     "Software",
     "StepConfig",
+    "collect_outputs",
     "config_in_body",
     "decode_config",
     "encode_config",
     "file_metadata",
     "input_fates",
+    "job_values",
     "output_lfn",
     "payload_command",
     "step_config",
+    "task_run_number",
+    "with_job_values",
 ]
 
 
@@ -88,6 +93,11 @@ class StepConfig(_Frozen):
     query without its several-valued conditions, which no output carries)."""
     software: Software = Field(default_factory=Software)
     """Software setup."""
+    outputs: list[str] = Field(default_factory=list)
+    """Simulation and generic executable steps: glob patterns of the files the payload writes that are
+    uploaded and registered (the ctapipe kinds name their one output themselves)."""
+    showers: int | None = None
+    """Simulation: showers per job (``@{showers}``, ``CTAODIRAC_SHOWERS``)."""
 
 
 def encode_config(config: StepConfig) -> str:
@@ -159,10 +169,59 @@ def payload_command(
         order = [name for name in config.models if name in models] + [n for n in models if n not in config.models]
         reconstructors = [f"--reconstructor={models[name]}" for name in order]
         cmd = [config.program, f"--input={inputs[0]}", f"--output={out}", *reconstructors, *cfg]
-    else:  # generic executable (and simulation): inputs appended; no outputs are collected yet
-        cmd = [config.program, *config.options, *inputs]
-        return config.software.wrap(cmd), []
+    else:  # generic executable and simulation: inputs appended; outputs found by collect_outputs
+        return config.software.wrap([config.program, *config.options, *inputs]), []
     return config.software.wrap([*cmd, *config.options]), [out]
+
+
+def task_run_number(input_metadata: list[dict[str, Any]], task_id: int) -> int | None:
+    """The run number of a task's outputs: the one all its inputs share; for a task without inputs (a
+    simulation job) its task ID, so that the jobs of a transformation simulate runs 1, 2, 3..."""
+    if not input_metadata:
+        return task_id
+    numbers = {int(meta["run_number"]) for meta in input_metadata if "run_number" in meta}
+    if len(numbers) == 1 and all("run_number" in meta for meta in input_metadata):
+        return numbers.pop()
+    return None
+
+
+def job_values(config: StepConfig, transformation_id: int, task_id: int, run_number: int | None) -> dict[str, str]:
+    """What a job knows about itself, by placeholder name (``@{name}`` in the step's options; also in the
+    payload's environment as ``CTAODIRAC_<NAME>``). Unknown values (no run number) are left out."""
+    values = {"transformation_id": str(transformation_id), "task_id": str(task_id)}
+    if run_number is not None:
+        values["run_number"] = str(run_number)
+    if config.showers is not None:
+        values["showers"] = str(config.showers)
+    return values
+
+
+_PLACEHOLDER = re.compile(r"@\{([a-z_]+)\}")
+
+
+def with_job_values(config: StepConfig, values: Mapping[str, str]) -> StepConfig:
+    """The config with ``@{name}`` in its options replaced by the job's values. A placeholder without a value
+    here (``@{run_number}`` of a task whose inputs have different run numbers) raises ValueError."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise ValueError(f"{match.group(0)} has no value in this job (known: {', '.join(sorted(values))})")
+        return values[match.group(1)]
+
+    return config.model_copy(update={"options": [_PLACEHOLDER.sub(one, option) for option in config.options]})
+
+
+def collect_outputs(
+    patterns: Iterable[str], before: Collection[str], after: Iterable[str], exclude: Collection[str] = ()
+) -> tuple[list[str], list[str]]:
+    """``(files, unmatched)``: the files of the working directory that the payload wrote (in ``after`` but not
+    in ``before``, never one of ``exclude`` such as the step's log) matching any pattern, sorted; and the
+    patterns that matched none of them."""
+    new = sorted(name for name in set(after) - set(before) if name not in exclude)
+    patterns = list(patterns)
+    files = [name for name in new if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
+    unmatched = [pattern for pattern in patterns if not any(fnmatch.fnmatchcase(name, pattern) for name in new)]
+    return files, unmatched
 
 
 def output_lfn(config: StepConfig, task_id: int, local_name: str) -> str:
@@ -230,4 +289,6 @@ def step_config(
         inherited_fields=sorted(f for f in file_level if f not in step.output_query and f != "run_number"),
         models={name: registered_query(query) for name, query in job.models.items()},
         software=software or Software(),
+        outputs=list(job.outputs),
+        showers=job.showers,
     )

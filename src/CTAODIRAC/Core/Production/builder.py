@@ -32,6 +32,7 @@ from .metaquery import (
     union_queries,
 )
 from .models import (
+    DEFAULT_SIMULATION_OUTPUTS,
     ApplyModelsStep,
     DatasetInput,
     ExecutableStep,
@@ -345,6 +346,15 @@ def _kind_metadata(step: _Expanded, input_query: MetaQuery, version: str | None)
     return metadata
 
 
+def _outputs(spec_step: Step) -> list[str]:
+    """The file patterns a simulation or executable step's jobs collect."""
+    if isinstance(spec_step, MCSimulationStep):
+        return list(spec_step.outputs or DEFAULT_SIMULATION_OUTPUTS[spec_step.program])
+    if isinstance(spec_step, ExecutableStep):
+        return list(spec_step.outputs)
+    return []
+
+
 def _setting(step: Any, defaults: Any, name: str, fallback: Any = None) -> Any:
     value = getattr(step, name, None)
     if value is None:
@@ -454,6 +464,13 @@ def _plan_step(
         output_query[key] = condition(value)
     if children[step.name] and not output_query:
         raise _error(step.path + ("output",), f"{step.origin} has children but no output metadata")
+    outputs = _outputs(spec_step)
+    if children[step.name] and isinstance(spec_step, ExecutableStep) and not outputs and spec_step.cwl is None:
+        raise _error(
+            step.path + ("outputs",),
+            f"{step.origin} has children ({', '.join(children[step.name])}) but its jobs collect no files: "
+            "list the files its program writes in 'outputs' (glob patterns)",
+        )
     for query, field in ((input_query or {}, "where"), (output_query, "output")):
         problems = stored_length_problems(query)
         if problems:
@@ -477,6 +494,7 @@ def _plan_step(
         input_limit=_setting(spec_step, defaults, "input_limit"),
         jobs=spec_step.jobs if isinstance(spec_step, MCSimulationStep) else None,
         showers=spec_step.showers if isinstance(spec_step, MCSimulationStep) else None,
+        outputs=outputs,
         models={model: dict(planned[model].output_query) for model in model_parents},
     )
     return PlannedStep(

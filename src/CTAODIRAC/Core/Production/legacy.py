@@ -27,7 +27,7 @@ from .metaquery import (
     normalize_query,
     stored_length_problems,
 )
-from .models import NAME_PATTERN, TS_PLUGINS
+from .models import DEFAULT_SIMULATION_OUTPUTS, NAME_PATTERN, TS_PLUGINS
 from .plan import JobDescription, Plan, PlannedProduction, PlannedStep
 from .validation import issues_from_validation_error
 
@@ -59,6 +59,9 @@ class LegacyType:
     def simulation(self) -> bool:
         return self.dirac_type == "MCSimulation"
 
+
+#: Files the jobs of the legacy simulation types collect (the format has no way to say it): by program.
+_LEGACY_OUTPUTS = {**DEFAULT_SIMULATION_OUTPUTS, "simpipe": DEFAULT_SIMULATION_OUTPUTS["sim_telarray"]}
 
 _TYPES = [
     LegacyType("MCSimulation", "MCSimulation", "mc-simulation", "sim_telarray", "tel_sim", -1),
@@ -433,6 +436,7 @@ def _plan_step(
         cpu_time=config.cpu_time,
         tags=tags,
         showers=showers if isinstance(showers, int) and not isinstance(showers, bool) else None,
+        outputs=list(_LEGACY_OUTPUTS.get(program, ())),
         extra=extra,
     )
     return PlannedStep(

@@ -10,10 +10,12 @@ generated from these classes (``python -m CTAODIRAC.Core.Production.schema --wri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -28,6 +30,8 @@ from pydantic import (
 from .metaquery import ALL_OPERATORS
 
 __all__ = [
+    "DEFAULT_SIMULATION_OUTPUTS",
+    "JOB_PLACEHOLDERS",
     "STEP_KINDS",
     "ApplyModelsStep",
     "DatasetInput",
@@ -52,6 +56,13 @@ METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: Transformation plugins shipped with DIRAC 9.1 (TransformationSystem/Agent/TransformationPlugin.py).
 TS_PLUGINS = ("Standard", "BySize", "ByShare", "Broadcast")
+#: Files a simulation job collects when its step lists no ``outputs`` (by program).
+DEFAULT_SIMULATION_OUTPUTS = {"sim_telarray": ("*.simtel.zst",), "corsika": ("*.corsika.zst",)}
+#: Placeholders a step's ``options`` (and an executable's ``arguments``) may use, replaced in each job.
+JOB_PLACEHOLDERS = ("run_number", "task_id", "transformation_id", "showers")
+_PLACEHOLDER = re.compile(r"@\{([^}]*)\}")
+#: An output file pattern: a glob in the job's working directory, no directories.
+OUTPUT_PATTERN = r"^[^/\s]+$"
 #: DIRAC transformation types a generic executable step may declare.
 EXECUTABLE_TYPES = ("DataReprocessing", "Merging", "Training", "ApplyModel", "MCSimulation", "Processing")
 
@@ -127,6 +138,18 @@ MetaCondition = Annotated[
     ),
 ]
 """A query condition: a value, a list (any of), or ``{operator: value}`` with one of DIRAC's operators."""
+
+def _output_pattern(value: str) -> str:
+    if not re.match(OUTPUT_PATTERN, value):
+        raise ValueError(
+            f"{value!r} is not a file pattern of the job's working directory (like '*.simtel.zst': no '/', no spaces)"
+        )
+    return value
+
+
+OutputPattern = Annotated[str, AfterValidator(_output_pattern), WithJsonSchema({"type": "string",
+                                                                                 "pattern": OUTPUT_PATTERN})]
+"""A glob pattern (``*``, ``?``, ``[...]``) of files the job's program writes in its working directory."""
 
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
 Query = dict[MetadataKey, MetaCondition]
@@ -212,9 +235,21 @@ class _StepBase(StepDefaults):
     where: Query | None = None
     """Refinements of the input query, applied on top of what the input or the parents give."""
     options: str = ""
-    """Extra command-line options passed to the program."""
+    """Extra command-line options passed to the program; ``@{run_number}``, ``@{task_id}``,
+    ``@{transformation_id}`` and ``@{showers}`` are replaced in each job."""
     config: list[str] = Field(default_factory=list)
     """Configuration files (LFNs) given to the program."""
+
+    @field_validator("options", "arguments", check_fields=False)
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        unknown = [name for name in _PLACEHOLDER.findall(value) if name not in JOB_PLACEHOLDERS]
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder @{{{unknown[0]}}}: a job replaces only "
+                + ", ".join(f"@{{{name}}}" for name in JOB_PLACEHOLDERS)
+            )
+        return value
 
 
 class _ConsumingStep(_StepBase):
@@ -284,7 +319,10 @@ class MCSimulationStep(_StepBase):
     jobs: PositiveInt
     """Number of simulation jobs (tasks) to create."""
     showers: PositiveInt | None = None
-    """Showers per job."""
+    """Showers per job (``@{showers}`` in ``options``; ``CTAODIRAC_SHOWERS`` in the program's environment)."""
+    outputs: list[OutputPattern] | None = Field(default=None, min_length=1)
+    """Files each job uploads and registers, as glob patterns in its working directory (each must match at
+    least one file). Default: ``*.simtel.zst`` (sim_telarray) or ``*.corsika.zst`` (corsika)."""
 
     @model_validator(mode="after")
     def _no_query(self) -> MCSimulationStep:
@@ -308,6 +346,9 @@ class ExecutableStep(_ConsumingStep):
     """DIRAC transformation type."""
     program_category: Annotated[str, Field(pattern=VARIABLE_PATTERN)] | None = None
     """When set, the output query records ``<category>_prog`` = executable and ``<category>_prog_version``."""
+    outputs: list[OutputPattern] = Field(default_factory=list)
+    """Files each job uploads and registers, as glob patterns in its working directory (each must match at
+    least one file, the inputs excepted). Empty: nothing is collected, and the step can have no children."""
     cwl: Annotated[str, Field(min_length=1, pattern=r"^[^$]+$")] | None = None
     """A CWL CommandLineTool (path relative to this file, no matrix variables) the jobs run: its job
     description (sandbox, requirements, container) is read from it and checked (docs/cwl.md)."""

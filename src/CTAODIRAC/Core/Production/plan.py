@@ -49,6 +49,9 @@ class JobDescription(_Frozen):
     """Number of jobs of an input-less (simulation) transformation."""
     showers: int | None = None
     """Showers per simulation job."""
+    outputs: list[str] = Field(default_factory=list)
+    """Glob patterns of the files each job uploads and registers (simulation and generic executable steps;
+    the ctapipe kinds name their outputs themselves)."""
     models: dict[str, MetaQuery] = Field(default_factory=dict)
     """For apply-models steps: model step name -> the catalog query that finds its model files."""
     extra: dict[str, Any] = Field(default_factory=dict)

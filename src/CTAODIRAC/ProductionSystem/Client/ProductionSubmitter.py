@@ -10,6 +10,9 @@ production of the plan, in order:
    started, and what DIRAC stored is read back: each transformation's input and output query, type, group
    size and plugin, and the parent links of the production description.
 3. Its output directories are created in the file catalog with their directory metadata.
+4. Each simulation transformation (no input files: DIRAC makes no task by itself) gets tasks up to the step's
+   ``jobs`` (``extendTransformation``), for an existing production too: a run that stopped before this point
+   is completed by the next one, and a complete one is left alone.
 
 The catalog metadata fields the queries use are declared first (DIRAC's link validator needs them).
 If anything fails after something was created, every production created by this run is deleted again
@@ -174,7 +177,24 @@ class ProductionSubmitter:
         except BaseException:
             self._roll_back(created)
             raise
+        self._extend_simulations(plan, done)
         return done
+
+    def _extend_simulations(self, plan: Plan, done: list[SubmittedProduction]) -> None:
+        """Tasks up to ``jobs`` for each simulation step (after everything else: a failure here leaves a
+        complete production that a re-run extends)."""
+        ids = {(p.name, s.name): s.transformation_id for p in done for s in p.steps}
+        for step in plan.steps:
+            if not step.job.jobs:
+                continue
+            tid = ids[(step.production, step.name)]
+            have = len(_value(self.trans.getTransformationTasks({"TransformationID": tid}), "getTransformationTasks",
+                              step.production, step.name))
+            if have < step.job.jobs:
+                _value(self.trans.extendTransformation(tid, step.job.jobs - have), "extendTransformation",
+                       step.production, step.name)
+                self.say(f"step {step.name}: transformation {tid} extended by {step.job.jobs - have} tasks "
+                         f"({step.job.jobs} jobs)")
 
     def _declare_fields(self, plan: Plan) -> None:
         known = self.catalog.fields()

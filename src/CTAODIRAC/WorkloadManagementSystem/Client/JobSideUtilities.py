@@ -54,24 +54,27 @@ def store_output(failover: Any, catalog: Any, local_path: str, lfn: str, se: str
     then set its file ``metadata`` (``catalog``: a FileCatalogClient).
 
     ``registered``: stored, registered and its metadata set. ``failover``: the upload to ``se`` failed and
-    the file went to one of ``failover_ses`` with a request (in ``failover``) that moves it later; its
-    metadata is not set. ``failed``: nothing usable (or the metadata could not be set).
+    the file went to one of ``failover_ses`` (registered there, its metadata set) with a request (in
+    ``failover``) that moves it later. ``failed``: nothing usable (or the metadata could not be set).
     """
     name = Path(local_path).name
     absolute = str(Path(local_path).resolve())
     res = failover.transferAndRegisterFile(name, absolute, lfn, [se], {})
-    if res["OK"]:
-        if metadata:
-            meta = catalog.setMetadata(lfn, dict(metadata))
-            if not meta["OK"]:
-                log.error("Could not set the metadata of", f"{lfn}: {meta['Message']}")
-                return "failed"
-        return "registered"
-    log.warn("Upload failed, trying failover", f"{lfn}: {res['Message']}")
-    failover_ses = list(failover_ses)
-    if failover_ses:
+    stored: StoreResult = "registered"
+    if not res["OK"]:
+        log.warn("Upload failed, trying failover", f"{lfn}: {res['Message']}")
+        failover_ses = list(failover_ses)
+        if not failover_ses:
+            log.error("Output could not be stored", lfn)
+            return "failed"
         res = failover.transferAndRegisterFileFailover(name, absolute, lfn, se, failover_ses, {})
-        if res["OK"]:
-            return "failover"
-    log.error("Output could not be stored", lfn)
-    return "failed"
+        if not res["OK"]:
+            log.error("Output could not be stored", lfn)
+            return "failed"
+        stored = "failover"
+    if metadata:  # in failover too: the file is registered (at the failover SE), and children select by metadata
+        meta = catalog.setMetadata(lfn, dict(metadata))
+        if not meta["OK"]:
+            log.error("Could not set the metadata of", f"{lfn}: {meta['Message']}")
+            return "failed"
+    return stored

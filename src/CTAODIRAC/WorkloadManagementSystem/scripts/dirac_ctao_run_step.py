@@ -8,8 +8,11 @@ CONFIG is the step configuration (CTAODIRAC.Core.JobSide.StepConfig, base64 JSON
 are already in the working directory (DIRAC's input data policy). In order:
 
 1. fetch the step's configuration files and, for apply-models, the model files its query finds;
-2. run the payload; a non-zero exit ends the job Failed with ApplicationStatus "'<program>' Exited With
-   Status <n>" and the input files untouched (Assigned), for the failure agent to act on;
+2. run the payload, with @{run_number}, @{task_id}, @{transformation_id}, @{showers} replaced in its options
+   and the same values in its environment (CTAODIRAC_RUN_NUMBER...); a non-zero exit ends the job Failed with
+   ApplicationStatus "'<program>' Exited With Status <n>" and the input files untouched (Assigned), for the
+   failure agent to act on. Simulation and executable steps collect as outputs the files the payload wrote
+   that match the step's output patterns (each pattern must match one at least);
 3. upload and register each output under <output_dir>/<task>/ with its file metadata; an upload that fails
    goes to a failover storage element with a DIRAC request that moves it later;
 4. set the input files Processed in the Transformation System: at once when every output is registered, or
@@ -19,6 +22,7 @@ are already in the working directory (DIRAC's input data policy). In order:
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -67,7 +71,17 @@ def main() -> None:
     from DIRAC.TransformationSystem.Client.FileReport import FileReport
     from DIRAC.WorkloadManagementSystem.Client.JobReport import JobReport
 
-    from CTAODIRAC.Core.JobSide import decode_config, file_metadata, input_fates, output_lfn, payload_command
+    from CTAODIRAC.Core.JobSide import (
+        collect_outputs,
+        decode_config,
+        file_metadata,
+        input_fates,
+        job_values,
+        output_lfn,
+        payload_command,
+        task_run_number,
+        with_job_values,
+    )
     from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
 
     config = decode_config(Script.getPositionalArgs()[0])
@@ -103,13 +117,27 @@ def main() -> None:
             fail(report, EXIT_INPUT, "Failed to download configuration or model files", "Input Data Not Available")
 
     # 2. the payload
+    run_number = task_run_number(input_meta, task_id)
+    values = job_values(config, trans_id, task_id, run_number)
+    try:
+        config = with_job_values(config, values)
+    except ValueError as exc:
+        fail(report, EXIT_PAYLOAD, f"Bad options: {exc}", "Application Finished With Errors")
     command, outputs = payload_command(config, local_inputs, models, task_id, particles)
     log.notice("Running", " ".join(command))
     report.setApplicationStatus(f"Running {config.program}", sendFlag=True)
-    with open(f"{config.step}.log", "w") as out:
-        code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT)
+    environment = {**os.environ, **{f"CTAODIRAC_{name.upper()}": value for name, value in values.items()}}
+    log_name = f"{config.step}.log"
+    before = set(os.listdir("."))
+    with open(log_name, "w") as out:
+        code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
     if code != 0:
         fail(report, EXIT_PAYLOAD, f"'{config.program}' Exited With Status {code}", "Application Finished With Errors")
+    if config.outputs:
+        outputs, unmatched = collect_outputs(config.outputs, before, os.listdir("."), exclude={log_name})
+        if unmatched:
+            fail(report, EXIT_PAYLOAD, f"'{config.program}' wrote no file matching {', '.join(unmatched)}",
+                 "Application Finished With Errors")
     missing = missing_locally(outputs)
     if missing:
         fail(report, EXIT_PAYLOAD, f"'{config.program}' produced no {', '.join(missing)}",
@@ -119,8 +147,6 @@ def main() -> None:
     report.setJobStatus(minorStatus="Uploading Output Data", sendFlag=True)
     failover = FailoverTransfer()
     registered = in_failover = 0
-    run_numbers = {int(m["run_number"]) for m in input_meta if "run_number" in m}
-    run_number = run_numbers.pop() if len(run_numbers) == 1 else None
     for name in outputs:
         lfn = output_lfn(config, task_id, name)
         meta = file_metadata(config, input_meta, run_number)
@@ -139,24 +165,25 @@ def main() -> None:
     file_report = FileReport()
     for lfn in lfns:
         file_report.setFileStatus(trans_id, lfn, "Processed")
-    if fate == "Processed":
+    if fate == "Processed" and lfns:
         res = file_report.commit()
         if not res["OK"]:  # the TS is unreachable now: let a request set the statuses later
             fate = "Failover"
-    if fate == "Failover":
-        op = Operation()
-        op.Type = "SetFileStatus"
-        op.Arguments = DEncode.encode({"transformation": trans_id, "statusDict": file_report.statusDict,
-                                       "force": False})
+    if fate == "Failover":  # the request moves the outputs, then (last) sets the inputs Processed
         request = failover.getRequest()
         request.RequestName = f"{trans_id:08d}_{task_id:08d}_{job_id}"
         request.JobID = job_id
-        request.addOperation(op)
+        if lfns:
+            op = Operation()
+            op.Type = "SetFileStatus"
+            op.Arguments = DEncode.encode({"transformation": trans_id, "statusDict": file_report.statusDict,
+                                           "force": False})
+            request.addOperation(op)
         res = failover.commitRequest()
         if not res["OK"]:
             fail(report, EXIT_UPLOAD, "Failed sending requests", "Failed sending requests")
-    report.setApplicationStatus(f"{config.program} successful ({len(outputs)} outputs, inputs {fate})", sendFlag=True)
-
+    done = f"{len(outputs)} outputs" + (f", inputs {fate}" if lfns else ", in failover" if fate == "Failover" else "")
+    report.setApplicationStatus(f"{config.program} successful ({done})", sendFlag=True)
 
 if __name__ == "__main__":
     main()

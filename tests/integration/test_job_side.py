@@ -67,10 +67,61 @@ result = {"files": {f["LFN"]: f["Status"] for f in files},
           "tasks": [(t["TaskID"], t["ExternalID"]) for t in tasks], "outputs": outputs}
 """
 
+TASK_JOBS = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+tasks = TransformationClient().getTransformationTasks({"TransformationID": TID})["Value"]
+result = [(t["TaskID"], t["ExternalID"]) for t in tasks]
+"""
+
 JOB_STATE = """
 from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
 """
+
+
+def _make_tasks(dirac, trans_types: str) -> str:
+    """One cycle of the InputDataAgent and of the TransformationAgent for these transformation types: the new
+    files of the catalog reach their transformations and become tasks. Returns what the agents printed."""
+    output = ""
+    for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
+        run = control.run_agent(dirac.inst, agent, cycles=1, options=[f"TransformationTypes={trans_types}"])
+        assert run.returncode == 0, run.output[-2000:]
+        output += run.output
+    return output
+
+
+def _submit_tasks(dirac, tid: int, trans_type: str) -> list[int]:
+    """One cycle of the WorkflowTaskAgent: the transformation's tasks become jobs (their IDs, by task)."""
+    # DIRAC hands out only tasks created more than 30 s ago: age ours instead of waiting
+    dirac.sql("TransformationDB", "UPDATE TransformationTasks SET CreationTime = CreationTime - INTERVAL 1 MINUTE "
+                                  f"WHERE TransformationID = {tid}")
+    run = control.run_agent(dirac.inst, "Transformation/WorkflowTaskAgent", cycles=1,
+                            options=[f"TransType={trans_type}", "shifterProxy=ProductionManager", "MonitorTasks=",
+                                     "MonitorFiles="])
+    assert run.returncode == 0, run.output[-2000:]
+    tasks = dirac.py(f"TID = {tid}\n" + TASK_JOBS)
+    job_ids = [int(job_id) for _task, job_id in sorted(tasks)]
+    assert job_ids and all(job_id > 0 for job_id in job_ids), f"the WorkflowTaskAgent submitted no job: {tasks}"
+    return job_ids
+
+
+def _run_jobs(dirac, job_ids: list[int]) -> dict[int, dict]:
+    """Run these jobs with JobAgent cycles (once each is Waiting) until every one is Done or Failed: their
+    states."""
+    deadline = time.monotonic() + 180
+    for job_id in job_ids:
+        while (job := dirac.py(f"JOB = {job_id}\n" + JOB_STATE))["Status"] != "Waiting":
+            assert job["Status"] not in ("Failed", "Killed"), job
+            assert time.monotonic() < deadline, job
+            time.sleep(3)
+    states: dict[int, dict] = {}
+    for _ in range(len(job_ids) + 4):  # other tests' leftover jobs may be matched first
+        run = control.run_job_agent(dirac.inst, cycles=1)
+        assert run.returncode == 0, run.output[-3000:]
+        states = {job_id: dirac.py(f"JOB = {job_id}\n" + JOB_STATE) for job_id in job_ids}
+        if all(job["Status"] in ("Done", "Failed") for job in states.values()):
+            break
+    return states
 
 
 def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str, str], files: dict,
@@ -93,33 +144,13 @@ def _run_one_task(dirac, tmp_path, unique, production: str, software: tuple[str,
     def state() -> dict:
         return dirac.py(f"TID = {tid}\nOUTPUT_QUERY = {output_query!r}\n" + STATE)
 
-    for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
-        run = control.run_agent(dirac.inst, agent, cycles=1, options=[f"TransformationTypes={trans_type}"])
-        assert run.returncode == 0, run.output[-2000:]
+    _make_tasks(dirac, trans_type)
     before = state()
     assert sorted(before["files"]) == sorted(lfns) and set(before["files"].values()) == {"Assigned"}, before
     assert len(before["tasks"]) == 1
-    # DIRAC hands out only tasks created more than 30 s ago: age ours instead of waiting
-    dirac.sql("TransformationDB", "UPDATE TransformationTasks SET CreationTime = CreationTime - INTERVAL 1 MINUTE "
-                                  f"WHERE TransformationID = {tid}")
-    run = control.run_agent(dirac.inst, "Transformation/WorkflowTaskAgent", cycles=1,
-                            options=[f"TransType={trans_type}", "shifterProxy=ProductionManager", "MonitorTasks=",
-                                     "MonitorFiles="])
-    assert run.returncode == 0, run.output[-2000:]
-    ((task_id, job_id),) = state()["tasks"]
-    job_id = int(job_id)
-    assert job_id > 0, "the WorkflowTaskAgent submitted no job"
-    deadline = time.monotonic() + 180
-    while (job := dirac.py(f"JOB = {job_id}\n" + JOB_STATE))["Status"] != "Waiting":
-        assert job["Status"] not in ("Failed", "Killed"), job
-        assert time.monotonic() < deadline, job
-        time.sleep(3)
-    for _ in range(5):  # other tests' leftover jobs may be matched first
-        run = control.run_job_agent(dirac.inst, cycles=1)
-        assert run.returncode == 0, run.output[-3000:]
-        if dirac.py(f"JOB = {job_id}\n" + JOB_STATE)["Status"] in ("Done", "Failed"):
-            break
-    job = dirac.py(f"JOB = {job_id}\n" + JOB_STATE)
+    (job_id,) = _submit_tasks(dirac, tid, trans_type)
+    ((task_id, _),) = state()["tasks"]
+    job = _run_jobs(dirac, [job_id])[job_id]
     assert job["Status"] == expect, job
     if expect == "Done":
         assert job["ApplicationStatus"] == "dirac-ctao-run-step successful"  # set by DIRAC's Script module
@@ -340,22 +371,14 @@ def test_an_apply_models_step_gets_no_task_until_its_models_exist(dirac, tmp_pat
              f"DIR_META = {{'MCCampaign': 'Models-{unique}', 'data_level': 1, 'outputType': 'Data'}}\n"
              "FILES = {'run1.dl1.h5': ('dl1', {})}\n" + REGISTER)  # fmt: skip
 
-    def agents() -> str:
-        out = ""
-        for agent in ("Transformation/InputDataAgent", "Transformation/TransformationAgent"):
-            run = control.run_agent(dirac.inst, agent, cycles=1, options=["TransformationTypes=Training,ApplyModel"])
-            assert run.returncode == 0, run.output[-2000:]
-            out += run.output
-        return out
-
-    output = agents()
+    output = _make_tasks(dirac, "Training,ApplyModel")
     assert "no task until the models exist" in output, output[-3000:]
     assert dirac.py(f"TID = {tids['apply']}\n" + TASKS_OF) == {"tasks": 0, "files": ["Unused"]}
     assert dirac.py(f"TID = {tids['train-energy']}\n" + TASKS_OF) == {"tasks": 1, "files": ["Assigned"]}
     # the model appears (as the train-energy job would register it): the next cycle makes the apply task
     model = f"/ctao/tests/jobside/models-{unique}/train-energy/00000001/run1.train-energy.pkl"
     assert dirac.py(f"LFN = {model!r}\n" + MODEL_FILE)
-    agents()
+    _make_tasks(dirac, "Training,ApplyModel")
     assert dirac.py(f"TID = {tids['apply']}\n" + TASKS_OF) == {"tasks": 1, "files": ["Assigned"]}
 
 
@@ -393,3 +416,100 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     replicate = next(op for op in request["operations"] if op["type"] == "ReplicateAndRegister")
     assert replicate["target"] == "CTAO-Nowhere-SE" and replicate["files"] == [output]
     assert request["operations"][-1]["arguments"]["statusDict"] == dict.fromkeys(result["lfns"], "Processed")
+
+
+SIMULATION = """
+format: 1
+productions:
+  - name: simulation-{unique}
+    steps:
+      - name: simulate
+        kind: mc-simulation
+        version: v0.0-test
+        jobs: 2
+        showers: 25
+        options: --run @{{run_number}} --showers @{{showers}}
+        output: {{MCCampaign: Sim-{unique}, site: LaPalma, particle: gamma}}
+      - name: count
+        kind: executable
+        executable: count-showers
+        parents: [simulate]
+        outputs: ["*.count.txt"]
+        output: {{data_level: 0}}
+"""
+
+FAKE_SIM_TELARRAY = """#!/bin/sh
+# stand-in for sim_telarray: --run N --showers M; writes one run file (and a file no pattern collects)
+echo "run $2 showers $4 task $CTAODIRAC_TASK_ID of $CTAODIRAC_TRANSFORMATION_ID" > "run$2.simtel.zst"
+echo "histograms" > "run$2.hist"
+"""
+
+FAKE_COUNT = """#!/bin/sh
+# stand-in for a program reading simulation files: one count file per input
+for f in "$@"; do grep -o "showers [0-9]*" "$f" > "${f%%.simtel.zst}.count.txt"; done
+"""
+
+SUBMIT_ALL = """
+from CTAODIRAC.Core.JobSide import Software
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+lines = []
+(prod,) = ProductionSubmitter("/ctao/tests/jobside", output_se="CTAO-Local-SE", say=lines.append,
+                              software=Software(kind="path", location=SOFTWARE)).submit(load_plan(PATH))
+result = {"state": prod.state, "tids": {s.name: s.transformation_id for s in prod.steps}, "said": lines}
+"""
+
+FILE_META = """
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+result = {lfn: FileCatalogClient().getFileUserMetadata(lfn)["Value"] for lfn in LFNS}
+"""
+
+
+def test_a_simulation_step_gets_its_jobs_and_feeds_its_child(dirac, tmp_path, unique):
+    """An mc-simulation step has no input files: the submission makes its `jobs` tasks (DIRAC's
+    extendTransformation, once, even when submitted again); each job runs the simulation program with its run
+    number and showers, and registers the files matching the step's outputs (sim_telarray's *.simtel.zst), with
+    run_number = task ID. Its child, a generic executable, gets those files from DIRAC's agents and registers
+    its own outputs (a pattern of its `outputs`) with the run number inherited."""
+    software = tmp_path / "software"
+    (software / "bin").mkdir(parents=True)
+    for name, script in (("sim_telarray", FAKE_SIM_TELARRAY), ("count-showers", FAKE_COUNT)):
+        (software / "bin" / name).write_text(script)
+        (software / "bin" / name).chmod(0o755)
+    path = tmp_path / "simulation.yaml"
+    path.write_text(SIMULATION.format(unique=unique))
+    submit = f"PATH = {str(path)!r}\nSOFTWARE = {str(software)!r}\n" + SUBMIT_ALL
+    first = dirac.py(submit)
+    sim, count = first["tids"]["simulate"], first["tids"]["count"]
+    assert first["state"] == "created"
+    assert any("extended by 2 tasks" in line for line in first["said"]), first["said"]
+    again = dirac.py(submit)  # the same file again: nothing created, no task added
+    assert again["state"] == "existing" and not any("extended" in line for line in again["said"]), again
+    assert dirac.py(f"TID = {sim}\n" + TASKS_OF) == {"tasks": 2, "files": []}
+
+    jobs = _run_jobs(dirac, _submit_tasks(dirac, sim, "MCSimulation"))
+    assert [job["Status"] for job in jobs.values()] == ["Done", "Done"], jobs
+    sim_dir = f"/ctao/tests/jobside/simulation-{unique}/simulate"
+    simulated = [f"{sim_dir}/{task:08d}/run{task}.simtel.zst" for task in (1, 2)]
+    outputs = dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
+                       f"result = FileCatalogClient().findFilesByMetadata({{'MCCampaign': 'Sim-{unique}', "
+                       "'tel_sim_prog': 'sim_telarray', 'data_level': -1})['Value']")
+    assert sorted(outputs) == simulated  # the .hist files match no pattern: not collected
+    meta = dirac.py(f"LFNS = {simulated!r}\n" + FILE_META)
+    assert [meta[lfn]["run_number"] for lfn in simulated] == [1, 2]
+    assert meta[simulated[0]]["particle"] == "gamma" and meta[simulated[0]]["site"] == "LaPalma"
+    assert (dirac.inst.storage / simulated[1].lstrip("/")).read_text() == f"run 2 showers 25 task 2 of {sim}\n"
+
+    # the child: DIRAC's agents find the simulated files with its input query (nothing registered by hand)
+    _make_tasks(dirac, "DataReprocessing")
+    assert dirac.py(f"TID = {count}\n" + TASKS_OF) == {"tasks": 2, "files": ["Assigned", "Assigned"]}
+    jobs = _run_jobs(dirac, _submit_tasks(dirac, count, "DataReprocessing"))
+    assert [job["Status"] for job in jobs.values()] == ["Done", "Done"], jobs
+    assert dirac.py(f"TID = {count}\n" + TASKS_OF)["files"] == ["Processed", "Processed"]
+    counted = dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
+                       f"result = FileCatalogClient().findFilesByMetadata({{'MCCampaign': 'Sim-{unique}', "
+                       "'data_level': 0})['Value']")
+    assert sorted(Path(lfn).name for lfn in counted) == ["run1.count.txt", "run2.count.txt"]
+    meta = dirac.py(f"LFNS = {sorted(counted)!r}\n" + FILE_META)
+    assert [m["run_number"] for _lfn, m in sorted(meta.items())] == [1, 2]
+    assert (dirac.inst.storage / sorted(counted)[0].lstrip("/")).read_text() == "showers 25\n"

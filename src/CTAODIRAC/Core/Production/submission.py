@@ -65,7 +65,8 @@ def _field_type(values: list[Any]) -> str:
 
 
 def catalog_fields(plan: Plan) -> dict[str, str]:
-    """Every metadata field the plan's queries use, with its catalog type (``int``, ``float`` or ``str``)."""
+    """Every metadata field the plan's queries use, with its catalog type (``int``, ``float`` or ``str``), and
+    ``run_number`` (``int``), which the jobs set on their outputs (a simulation job: its task ID)."""
     seen: dict[str, list[Any]] = {}
     for step in plan.steps:
         for query in (step.input_query or {}, step.output_query):
@@ -73,7 +74,7 @@ def catalog_fields(plan: Plan) -> dict[str, str]:
                 ((_, operand),) = cond.items()
                 values = list(operand) if isinstance(operand, list | tuple) else [operand]
                 seen.setdefault(key, []).extend(values)
-    return {key: _field_type(values) for key, values in seen.items()}
+    return {"run_number": "int", **{key: _field_type(values) for key, values in seen.items()}}
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,9 @@ def local_cfg(inst: Instance, ident: Identity) -> CFG:
                 "Security": {"CALocation": str(inst.ca_dir)},
             },
             "DiracX": {"DisabledVOs": VO},
+            # no Accounting service runs here: without this, every process that sends accounting records (each
+            # job's wrapper) leaves a ForwardDISET request in the ReqDB that can never be executed
+            "LocalSite": {"DisableAccounting": True},
         }
     )
 
@@ -353,6 +356,7 @@ def worker_cfg(inst: Instance, ident: Identity) -> CFG:
                 "Architecture": "x86_64-linux",
                 # jobs asking for the ctapipe software (tag) match here: `make install` makes its environment
                 "Tag": "ctapipe",
+                "DisableAccounting": True,  # see local_cfg
             },
         }
     )

@@ -154,9 +154,8 @@ def main() -> None:
                 if not res["OK"]:
                     fail(report, EXIT_UPLOAD, f"Failed to upload output data: metadata of {directory}: "
                          f"{res['Message']}", "Uploading Output Data")
-            # a failover copy cannot carry file metadata (it is registered later): only outputs without it
-            result = store_output(failover, fc, upload.path, upload.lfn, upload.se,
-                                  () if plan.file else failover_ses, plan.file, log)
+            # a failover copy is registered at once at its failover SE and gets its file metadata there too
+            result = store_output(failover, fc, upload.path, upload.lfn, upload.se, failover_ses, plan.file, log)
             if result == "failed":
                 fail(report, EXIT_UPLOAD, f"Failed to upload output data: {upload.lfn}", "Uploading Output Data")
             stored.append({"output": upload.output, "lfn": upload.lfn, "se": upload.se, "status": result,

@@ -89,3 +89,15 @@ def test_runs_as_a_module_without_traceback(tmp_path) -> None:
     assert result.returncode == 2
     assert f"{bad}:3:5: productions[0].steps: expected a list, got a mapping" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dry_run_shows_what_a_simulation_step_makes(run_cli, write_yaml) -> None:
+    path = write_yaml(
+        "format: 1\nproductions:\n  - name: sim\n    steps:\n"
+        "      - {name: simulate, kind: mc-simulation, version: v1, jobs: 40, output: {site: LaPalma}}\n"
+        "      - {name: count, kind: executable, executable: count, parents: [simulate], outputs: ['*.txt'],"
+        " output: {data_level: 0}}\n"
+    )
+    result = run_cli(str(path))
+    assert result.code == 0, result.stderr
+    assert "40 jobs, outputs *.simtel.zst" in result.stdout and "outputs *.txt" in result.stdout

@@ -40,12 +40,12 @@ from CTAODIRAC.Core.Production.submission import (
     FILE_LEVEL_FIELDS,
     catalog_fields,
     digest_from_text,
-    dirac_step_name,
     output_directories,
     production_digest,
     query_differences,
 )
 from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+from CTAODIRAC.WorkloadManagementSystem.Client.JobSettings import apply_job_settings, job_errors
 
 __all__ = ["ProductionSubmitter", "SubmissionError", "SubmittedProduction", "SubmittedStep", "job_body", "job_body_job"]
 
@@ -90,11 +90,7 @@ def job_body(step: PlannedStep, config: StepConfig | None = None) -> str:
     """The workflow body of a step's jobs (DIRAC Job API, XML); a setting the Job API refuses (e.g. a site
     the CS does not define) raises :class:`SubmissionError`."""
     job = job_body_job(step, config)
-    if job.errorDict:
-        problems = "; ".join(
-            line.strip() for messages in job.errorDict.values() for message in messages
-            for line in str(message).splitlines() if line.strip().startswith("Message:")
-        ) or str(job.errorDict)
+    if (problems := job_errors(job)) is not None:
         raise SubmissionError(f"the job description is refused by DIRAC: {problems}", step.production, step.name)
     return job.workflow.toXML()
 
@@ -113,16 +109,8 @@ def job_body_job(step: PlannedStep, config: StepConfig | None = None) -> Job:
     else:
         arguments = " ".join(part for part in (desc.options, desc.arguments) if part)
         job.setExecutable(desc.program or "echo", arguments=arguments)
-    if desc.cpu_time:
-        job.setCPUTime(desc.cpu_time)
-    if desc.processors > 1:
-        job.setNumberOfProcessors(desc.processors)
-    if desc.tags:
-        job.setTag(list(desc.tags))
-    if desc.sites:
-        job.setDestination(list(desc.sites))
-    if desc.banned_sites:
-        job.setBannedSites(list(desc.banned_sites))
+    apply_job_settings(job, cpu_time=desc.cpu_time, processors=desc.processors, tags=desc.tags, sites=desc.sites,
+                       banned_sites=desc.banned_sites)
     return job
 
 

@@ -29,6 +29,7 @@ from CTAODIRAC.Core.Production.errors import ProductionSpecError
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.Core.Production.plan import Plan, PlannedStep
 from CTAODIRAC.Core.Production.schema import schema_text
+from CTAODIRAC.Utilities.cli import command_app, error_console, output_console, report_spec_errors
 
 __all__ = ["app", "main"]
 
@@ -43,15 +44,7 @@ class Mode(enum.StrEnum):
     local = "local"
 
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _errors() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+app = command_app()
 
 
 def format_condition(key: str, cond: dict[str, Any]) -> str:
@@ -107,6 +100,8 @@ def _step_node(step: PlannedStep) -> Tree:
         settings.append(f"at most {job.input_limit} input files")
     if job.jobs:
         settings.append(f"{job.jobs} jobs")
+    if job.outputs:
+        settings.append("outputs " + " ".join(job.outputs))
     node.add(Text("job: " + ", ".join(settings), style="dim"))
     return node
 
@@ -159,14 +154,6 @@ def dirac_configured() -> bool:
     return Path("~/.dirac.cfg").expanduser().is_file()
 
 
-def _report_spec_error(error: ProductionSpecError) -> None:
-    console = _errors()
-    for issue in error.issues:
-        console.print(Text.assemble(("error: ", "bold red"), str(issue)))
-    count = len(error.issues)
-    console.print(f"{count} error(s); nothing was sent to DIRAC.")
-
-
 @app.command(help=__doc__)
 def submit_production(
     file: Annotated[Path | None, typer.Argument(help="Production file: YAML (native, legacy) or CWL.")] = None,
@@ -196,7 +183,7 @@ def submit_production(
         Path | None, typer.Option("--inputs", help="Inputs file of a CWL workflow (values of its parameters).")
     ] = None,
 ) -> None:
-    errors = _errors()
+    errors = error_console()
     try:
         if schema:
             if file is not None or as_json or submit or mode:
@@ -219,7 +206,7 @@ def submit_production(
         try:
             plan = load_plan(file, production_name=name, cwl_inputs=inputs)
         except ProductionSpecError as error:
-            _report_spec_error(error)
+            report_spec_errors(error, errors)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         if submit or mode is not None:
             from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when asked
@@ -238,7 +225,7 @@ def submit_production(
                     + " hold only the file's refinements; the stored dataset query is added at submission."
                 )
             return
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+        console = output_console()
         render_plan(plan, console)
         if not offline and dirac_configured():
             from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when configured

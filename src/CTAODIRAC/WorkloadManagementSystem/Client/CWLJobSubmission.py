@@ -9,6 +9,7 @@ import DIRAC
 from DIRAC.Interfaces.API.Job import BadJobParameterError, Job
 
 from CTAODIRAC.Core.CWL.jobside import DiracJobSettings
+from CTAODIRAC.WorkloadManagementSystem.Client.JobSettings import apply_job_settings, job_errors
 
 __all__ = ["CWLJobError", "build_job", "submit_job"]
 
@@ -30,26 +31,14 @@ def build_job(settings: DiracJobSettings) -> Job:
     if settings.input_data:
         job.setInputData(list(settings.input_data))
     job.setOutputSandbox(list(settings.output_sandbox))
-    if settings.cpu_time:
-        job.setCPUTime(settings.cpu_time)
     try:
-        if processors := settings.processor_arguments():
-            job.setNumberOfProcessors(**processors)
-    except BadJobParameterError as exc:
-        raise CWLJobError(settings.name, str(exc)) from None
-    if settings.memory_mb:
-        job.setRAMRequirements(ramRequired=settings.memory_mb)
-    if settings.tags:
-        job.setTag(list(settings.tags))
-    if settings.sites:
-        job.setDestination(list(settings.sites))
-    if settings.banned_sites:
-        job.setBannedSites(list(settings.banned_sites))
-    if job.errorDict:
-        problems = "; ".join(
-            line.strip() for messages in job.errorDict.values() for message in messages
-            for line in str(message).splitlines() if line.strip()
+        apply_job_settings(
+            job, cpu_time=settings.cpu_time, processors=settings.processor_arguments(), memory_mb=settings.memory_mb,
+            tags=settings.tags, sites=settings.sites, banned_sites=settings.banned_sites,
         )  # fmt: skip
+    except BadJobParameterError as exc:  # an impossible processor range
+        raise CWLJobError(settings.name, str(exc)) from None
+    if (problems := job_errors(job, messages_only=False)) is not None:
         raise CWLJobError(settings.name, f"refused by DIRAC's Job API: {problems}")
     return job
 

@@ -22,28 +22,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from CTAODIRAC.Core.CWL.job import CWLJobDescription
 from CTAODIRAC.Core.CWL.jobside import DiracJobSettings, job_settings
 from CTAODIRAC.Core.CWL.loader import load_cwl_job
 from CTAODIRAC.Core.CWL.pack import write_packed
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
+from CTAODIRAC.Utilities.cli import command_app, error_console, output_console, report_spec_errors
 
 __all__ = ["app", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "dirac-ctao-submit-cwl-job"
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _errors() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+app = command_app()
 
 
 def _values(items: list[str]) -> str:
@@ -95,7 +87,7 @@ def submit_cwl_job(
     name: Annotated[str | None, typer.Option("--name", help="Job name (default: dirac:Job job_name, the tool's id "
                                                             "or file name).")] = None,
 ) -> None:
-    errors = _errors()
+    errors = error_console()
     packing = tempfile.TemporaryDirectory(prefix="ctao-cwl-job-")
     try:
         try:
@@ -105,9 +97,7 @@ def submit_cwl_job(
             settings = settings.model_copy(update={"input_sandbox": [
                 str(packed) if path == desc.cwl else path for path in settings.input_sandbox]})
         except ProductionSpecError as error:
-            for issue in error.issues:
-                errors.print(Text.assemble(("error: ", "bold red"), str(issue)))
-            errors.print(f"{len(error.issues)} error(s); nothing was sent to DIRAC.")
+            report_spec_errors(error, errors)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         description = desc.model_dump(mode="json")
         if name:
@@ -130,7 +120,7 @@ def submit_cwl_job(
         if as_json:
             sys.stdout.write(json.dumps(description, indent=2) + "\n")
             return
-        render_job(desc, settings, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+        render_job(desc, settings, output_console())
     except typer.Exit:
         raise
     except KeyboardInterrupt:

@@ -1,0 +1,1 @@
+"""Helpers of our commands that belong to no one system; nothing here imports DIRAC."""

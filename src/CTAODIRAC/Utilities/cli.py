@@ -1,0 +1,43 @@
+"""What ``dirac-ctao-submit-production`` and ``dirac-ctao-submit-cwl-job`` share: the app and the consoles.
+
+Imports no DIRAC (nor anything that does): the commands' dry runs work without DIRAC's configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from CTAODIRAC.Core.Production.errors import ProductionSpecError
+
+__all__ = ["command_app", "error_console", "output_console", "report_spec_errors"]
+
+
+def command_app() -> typer.Typer:
+    """The typer app of a one-command script: no shell completion, no pretty tracebacks (the command itself says
+    what broke), ``-h`` as well as ``--help``."""
+    return typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+def error_console() -> Console:
+    """Where the command talks to the user: stderr, no highlighting, long lines not cut."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def output_console() -> Console:
+    """Where a dry run shows its tables: stdout, no highlighting, 160 columns when not a terminal."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def report_spec_errors(error: ProductionSpecError, errors: Console) -> None:
+    """Each located issue of a bad input as ``error: <issue>``, then how many there are."""
+    for issue in error.issues:
+        errors.print(Text.assemble(("error: ", "bold red"), str(issue)))
+    errors.print(f"{len(error.issues)} error(s); nothing was sent to DIRAC.")

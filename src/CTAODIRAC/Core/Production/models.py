@@ -139,6 +139,7 @@ MetaCondition = Annotated[
 ]
 """A query condition: a value, a list (any of), or ``{operator: value}`` with one of DIRAC's operators."""
 
+
 def _output_pattern(value: str) -> str:
     if not re.match(OUTPUT_PATTERN, value):
         raise ValueError(

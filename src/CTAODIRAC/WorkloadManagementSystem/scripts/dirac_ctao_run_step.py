@@ -185,5 +185,6 @@ def main() -> None:
     done = f"{len(outputs)} outputs" + (f", inputs {fate}" if lfns else ", in failover" if fate == "Failover" else "")
     report.setApplicationStatus(f"{config.program} successful ({done})", sendFlag=True)
 
+
 if __name__ == "__main__":
     main()

@@ -110,17 +110,28 @@ assert res["OK"], res
 result = {str(k): [v["Status"], v["MinorStatus"]] for k, v in res["Value"].items()}
 """
 
+# every call is made each time: the services whose DB layer is SQLAlchemy (ReqManager, ResourceStatus) keep a
+# pool of connections that died with MariaDB, and each fails its first query once before it reconnects (seen: a
+# later job could not send its failover request, "Lost connection to server during query")
 SERVICES_ANSWER = """
+from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+from DIRAC.ResourceStatusSystem.Client.ResourceStatusClient import ResourceStatusClient
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
 from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
-result = JobMonitoringClient().getJobsStates([1])["OK"] and TransformationClient().getCounters(
-    "TransformationFiles", ["Status"], {})["OK"]
+answers = [
+    JobMonitoringClient().getJobsStates([1])["OK"],
+    TransformationClient().getCounters("TransformationFiles", ["Status"], {})["OK"],
+    ReqClient().getDBSummary()["OK"],
+    ResourceStatusClient().selectStatusElement("Resource", "Status", name="CTAO-Local-SE")["OK"],
+]
+result = all(answers)
 """
 
 
 def _wait_until_services_answer(dirac, timeout: float = 90) -> None:
     """After MariaDB restarted, a service's first query may hit a connection that died with it (DIRAC's pool
-    reconnects on the next one): wait until the services the test uses answer again."""
+    reconnects on the next one): wait until the services the tests use answer again, so that the instance is
+    left as healthy for the tests that follow as it was."""
     deadline = time.monotonic() + timeout
     while not dirac.py(SERVICES_ANSWER, user=None):
         assert time.monotonic() < deadline, "the services did not answer after MariaDB restarted"

@@ -165,7 +165,8 @@ def test_simulation_and_executable_steps_collect_files_by_pattern(tmp_path):
     count = step_config(plan.step("count"), "/ctao/sim/count", "SE")
     assert count.outputs == ["*.count.txt", "summary.json"]
     # a simulation job runs its program without inputs; an executable gets its inputs appended
-    assert payload_command(sim, [], {}, 4) == (["sim_telarray", "--run", "@{run_number}", "--showers", "@{showers}"], [])
+    assert payload_command(sim, [], {}, 4) == (
+        ["sim_telarray", "--run", "@{run_number}", "--showers", "@{showers}"], [])
     assert payload_command(count, ["a.simtel.zst"], {}, 4)[0][-1] == "a.simtel.zst"
 
 

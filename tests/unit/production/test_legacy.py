@@ -65,9 +65,9 @@ def test_simulation_without_pointing_is_phiP_0() -> None:
 )
 def test_legacy_simulation_jobs_collect_their_programs_files(config: str, outputs: list[str]) -> None:
     # the legacy format cannot list the files a simulation writes: the program's usual outputs are collected
+    child = f"  - ID: 2\n    input_meta_query: {{parentID: 1}}\n    job_config: {config}\n"
     plan = _plan(f"  - ID: 1\n    job_config: {config}\n" if "Ctapipe" not in config else
-                 f"  - ID: 1\n    job_config: {{type: MCSimulation}}\n  - ID: 2\n    input_meta_query: {{parentID: 1}}\n"
-                 f"    job_config: {config}\n")
+                 "  - ID: 1\n    job_config: {type: MCSimulation}\n" + child)
     assert plan.steps[-1].job.outputs == outputs
 
 

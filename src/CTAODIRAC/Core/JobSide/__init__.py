@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from CTAODIRAC.Core.Production.models import PLACEHOLDER
 from CTAODIRAC.Core.Production.plan import PlannedStep
 from CTAODIRAC.Core.Production.submission import FILE_LEVEL_FIELDS, registered_query
 
@@ -196,9 +197,6 @@ def job_values(config: StepConfig, transformation_id: int, task_id: int, run_num
     return values
 
 
-_PLACEHOLDER = re.compile(r"@\{([a-z_]+)\}")
-
-
 def with_job_values(config: StepConfig, values: Mapping[str, str]) -> StepConfig:
     """The config with ``@{name}`` in its options replaced by the job's values. A placeholder without a value
     here (``@{run_number}`` of a task whose inputs have different run numbers) raises ValueError."""
@@ -208,7 +206,7 @@ def with_job_values(config: StepConfig, values: Mapping[str, str]) -> StepConfig
             raise ValueError(f"{match.group(0)} has no value in this job (known: {', '.join(sorted(values))})")
         return values[match.group(1)]
 
-    return config.model_copy(update={"options": [_PLACEHOLDER.sub(one, option) for option in config.options]})
+    return config.model_copy(update={"options": [PLACEHOLDER.sub(one, option) for option in config.options]})
 
 
 def collect_outputs(

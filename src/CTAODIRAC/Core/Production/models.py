@@ -32,6 +32,7 @@ from .metaquery import ALL_OPERATORS
 __all__ = [
     "DEFAULT_SIMULATION_OUTPUTS",
     "JOB_PLACEHOLDERS",
+    "PLACEHOLDER",
     "STEP_KINDS",
     "ApplyModelsStep",
     "DatasetInput",
@@ -60,7 +61,8 @@ TS_PLUGINS = ("Standard", "BySize", "ByShare", "Broadcast")
 DEFAULT_SIMULATION_OUTPUTS = {"sim_telarray": ("*.simtel.zst",), "corsika": ("*.corsika.zst",)}
 #: Placeholders a step's ``options`` (and an executable's ``arguments``) may use, replaced in each job.
 JOB_PLACEHOLDERS = ("run_number", "task_id", "transformation_id", "showers")
-_PLACEHOLDER = re.compile(r"@\{([^}]*)\}")
+#: How a placeholder is written (the job side replaces what the models let through).
+PLACEHOLDER = re.compile(r"@\{([^}]*)\}")
 #: An output file pattern: a glob in the job's working directory, no directories.
 OUTPUT_PATTERN = r"^[^/\s]+$"
 #: DIRAC transformation types a generic executable step may declare.
@@ -244,7 +246,7 @@ class _StepBase(StepDefaults):
     @field_validator("options", "arguments", check_fields=False)
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
-        unknown = [name for name in _PLACEHOLDER.findall(value) if name not in JOB_PLACEHOLDERS]
+        unknown = [name for name in PLACEHOLDER.findall(value) if name not in JOB_PLACEHOLDERS]
         if unknown:
             raise ValueError(
                 f"unknown placeholder @{{{unknown[0]}}}: a job replaces only "

@@ -122,7 +122,7 @@ def _run_jobs(dirac, job_ids: list[int]) -> dict[int, dict]:
             assert time.monotonic() < deadline, job
             time.sleep(3)
     states: dict[int, dict] = {}
-    for _ in range(len(job_ids) + 4):  # other tests' leftover jobs may be matched first
+    for _ in range(len(job_ids) + 8):  # other tests' leftover jobs (a reused instance) may be matched first
         run = control.run_job_agent(dirac.inst, cycles=1)
         assert run.returncode == 0, run.output[-3000:]
         states = {job_id: dirac.py(f"JOB = {job_id}\n" + JOB_STATE) for job_id in job_ids}

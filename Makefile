@@ -29,7 +29,7 @@ test-unit:           ## unit tests; the toy ctapipe source's in the ctapipe envi
 	else echo "test-unit: no $(CTAPIPE_PY) (no python3.12 at install): the toy ctapipe source was not tested"; fi
 
 test-integration:
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/integration -q --durations=20
 
 bench:              ## benchmarks: numbers and ratios (the local DIRAC one uses its own instance, ports +3000)
 	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/local_dirac.py

@@ -197,21 +197,29 @@ def _log_start(log: Any, args: list[str]) -> None:
 
 def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
               extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None,
-              root: Path | None = None) -> AgentRun:
+              root: Path | None = None, until: str | None = None) -> AgentRun:
     """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
     to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``. ``root``: run it from
-    another DIRAC root directory (a pilot's, see :func:`pilot_root`)."""
+    another DIRAC root directory (a pilot's, see :func:`pilot_root`). ``until``: stop the agent (and the
+    processes it started) as soon as it logs a line containing this text; the return code is then 0."""
     args, env, cwd = _agent_process(inst, agent, cycles, 1, options, extra_args, root)
     lines: list[bytes] = []
+    marker = until.encode() if until is not None else None
     with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
         _log_start(log, args)
-        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=marker is not None)
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
             lines.append(line)
             if echo is not None:
                 echo(line)
+            if marker is not None and marker in line:
+                stop_agent(proc)
+                log.write(f"=== stopped once it logged {until!r}\n".encode())
+                proc.stdout.close()
+                return AgentRun(0, b"".join(lines).decode(errors="replace"))
     return AgentRun(proc.wait(), b"".join(lines).decode(errors="replace"))
 
 

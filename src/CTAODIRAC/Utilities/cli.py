@@ -6,6 +6,8 @@ Imports no DIRAC (nor anything that does): the commands' dry runs work without D
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -13,7 +15,20 @@ from rich.text import Text
 
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
 
-__all__ = ["command_app", "error_console", "output_console", "report_spec_errors"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "command_app",
+    "error_console",
+    "failures_reported",
+    "output_console",
+    "report_spec_errors",
+]
+
+#: The commands' exit codes: done; failed (DIRAC refused, or an internal error); bad input or usage; Ctrl-C.
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def command_app() -> typer.Typer:
@@ -41,3 +56,19 @@ def report_spec_errors(error: ProductionSpecError, errors: Console) -> None:
     for issue in error.issues:
         errors.print(Text.assemble(("error: ", "bold red"), str(issue)))
     errors.print(f"{len(error.issues)} error(s); nothing was sent to DIRAC.")
+
+
+@contextmanager
+def failures_reported(errors: Console) -> Iterator[None]:
+    """A command's body: never a traceback for the user. Ctrl-C says ``interrupted`` (exit 130); any other
+    exception says ``internal error: <type>: <message>`` (exit 1); a ``typer.Exit`` goes through unchanged."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        errors.print(f"internal error: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None

@@ -87,7 +87,7 @@ def test_a_workflow_is_submitted_packed_as_one_job(submit_cli, monkeypatch) -> N
 
     def fake_submit(settings) -> int:
         packed = Path(settings.input_sandbox[0])
-        sent.update(settings=settings, packed=json.loads(packed.read_text()), name=packed.name)
+        sent.update(settings=settings, packed=json.loads(packed.read_text()), name=packed.name, path=packed)
         return 42
 
     monkeypatch.setattr(CWLJobSubmission, "submit_job", fake_submit)
@@ -98,3 +98,25 @@ def test_a_workflow_is_submitted_packed_as_one_job(submit_cli, monkeypatch) -> N
     assert sent["name"] == "count_words.cwl" and sent["settings"].config.tool == "count_words.cwl"
     assert str(workflow) not in sent["settings"].input_sandbox and str(inputs) in sent["settings"].input_sandbox
     assert {process["class"] for process in sent["packed"]["$graph"]} == {"Workflow", "CommandLineTool"}
+    assert not sent["path"].parent.exists()  # the packing directory is gone once the job is sent
+
+
+def test_an_internal_error_at_submission_is_one_line_and_leaves_no_packing_directory(submit_cli,
+                                                                                     monkeypatch) -> None:
+    from pathlib import Path
+
+    from CTAODIRAC.WorkloadManagementSystem.Client import CWLJobSubmission
+
+    seen = []
+
+    def broken_submit(settings) -> int:
+        seen.append(Path(settings.input_sandbox[0]).parent)
+        raise RuntimeError("sandbox store on fire")
+
+    monkeypatch.setattr(CWLJobSubmission, "submit_job", broken_submit)
+    result = submit_cli(TOOL, GRID, "--submit")
+    assert result.code == 1
+    assert result.stderr.strip().endswith("internal error: RuntimeError: sandbox store on fire"), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    (packing,) = seen
+    assert packing.name.startswith("ctao-cwl-job-") and not packing.exists()

@@ -101,3 +101,27 @@ def test_dry_run_shows_what_a_simulation_step_makes(run_cli, write_yaml) -> None
     result = run_cli(str(path))
     assert result.code == 0, result.stderr
     assert "40 jobs, outputs *.simtel.zst" in result.stdout and "outputs *.txt" in result.stdout
+
+
+def test_an_internal_error_is_one_line_and_exit_1(run_cli, monkeypatch) -> None:
+    from CTAODIRAC.ProductionSystem.scripts import dirac_ctao_submit_production as command
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(command, "load_plan", broken)
+    result = run_cli(CAMPAIGN)
+    assert result.code == 1
+    assert result.stderr.strip() == "internal error: RuntimeError: disk on fire"
+    assert result.stdout == ""
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(run_cli, monkeypatch) -> None:
+    from CTAODIRAC.ProductionSystem.scripts import dirac_ctao_submit_production as command
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "load_plan", interrupted)
+    result = run_cli(CAMPAIGN)
+    assert (result.code, result.stderr.strip()) == (130, "interrupted")

@@ -16,9 +16,9 @@ import DIRAC
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.Core.Production.plan import Plan
+from CTAODIRAC.Utilities.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 
 DEFAULT_BASE_PATH = "/ctao/productions"
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _initialise(errors: Console) -> bool:

@@ -29,11 +29,17 @@ from CTAODIRAC.Core.Production.errors import ProductionSpecError
 from CTAODIRAC.Core.Production.loader import load_plan
 from CTAODIRAC.Core.Production.plan import Plan, PlannedStep
 from CTAODIRAC.Core.Production.schema import schema_text
-from CTAODIRAC.Utilities.cli import command_app, error_console, output_console, report_spec_errors
+from CTAODIRAC.Utilities.cli import (
+    EXIT_BAD_INPUT,
+    command_app,
+    error_console,
+    failures_reported,
+    output_console,
+    report_spec_errors,
+)
 
 __all__ = ["app", "main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "dirac-ctao-submit-production"
 
 
@@ -184,7 +190,7 @@ def submit_production(
     ] = None,
 ) -> None:
     errors = error_console()
-    try:
+    with failures_reported(errors):
         if schema:
             if file is not None or as_json or submit or mode:
                 errors.print(f"Usage error: {PROG} --schema takes no FILE and no other option.")
@@ -231,14 +237,6 @@ def submit_production(
             from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when configured
 
             submission_cli.show_input_counts(plan, console, errors)
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        errors.print("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except Exception as exc:  # never a traceback for the user; say what broke
-        errors.print(f"internal error: {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
 
 
 def main(argv: list[str] | None = None) -> None:

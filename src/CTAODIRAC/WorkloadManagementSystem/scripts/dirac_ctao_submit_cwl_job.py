@@ -28,11 +28,18 @@ from CTAODIRAC.Core.CWL.jobside import DiracJobSettings, job_settings
 from CTAODIRAC.Core.CWL.loader import load_cwl_job
 from CTAODIRAC.Core.CWL.pack import write_packed
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
-from CTAODIRAC.Utilities.cli import command_app, error_console, output_console, report_spec_errors
+from CTAODIRAC.Utilities.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    command_app,
+    error_console,
+    failures_reported,
+    output_console,
+    report_spec_errors,
+)
 
 __all__ = ["app", "main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "dirac-ctao-submit-cwl-job"
 
 app = command_app()
@@ -88,12 +95,11 @@ def submit_cwl_job(
                                                             "or file name).")] = None,
 ) -> None:
     errors = error_console()
-    packing = tempfile.TemporaryDirectory(prefix="ctao-cwl-job-")
-    try:
+    with failures_reported(errors), tempfile.TemporaryDirectory(prefix="ctao-cwl-job-") as packing:
         try:
             desc = load_cwl_job(tool, inputs)
             settings = job_settings(desc, name)
-            packed = write_packed(desc.cwl, packing.name)  # the sandbox gets it instead of the CWL file
+            packed = write_packed(desc.cwl, packing)  # the sandbox gets it instead of the CWL file
             settings = settings.model_copy(update={"input_sandbox": [
                 str(packed) if path == desc.cwl else path for path in settings.input_sandbox]})
         except ProductionSpecError as error:
@@ -121,16 +127,6 @@ def submit_cwl_job(
             sys.stdout.write(json.dumps(description, indent=2) + "\n")
             return
         render_job(desc, settings, output_console())
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        errors.print("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except Exception as exc:  # never a traceback for the user; say what broke
-        errors.print(f"internal error: {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
-    finally:
-        packing.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -195,14 +195,20 @@ def _log_start(log: Any, args: list[str]) -> None:
     log.flush()
 
 
+#: ``PollingTime`` of an agent run for a few cycles. DIRAC's agent scheduler runs cycles at least 10 s apart and
+#: the first one ``10 - min(PollingTime, 9)`` s after start: 9 s with a polling time of 1, 1 s with 10.
+RUN_POLLING = 10
+
+
 def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | None = None,
               extra_args: list[str] | None = None, echo: Callable[[bytes], None] | None = None,
-              root: Path | None = None, until: str | None = None) -> AgentRun:
+              root: Path | None = None, until: str | None = None, polling: int = RUN_POLLING) -> AgentRun:
     """Run ``dirac-agent System/Agent`` for ``cycles`` cycles with the host certificate; its output goes
     to ``logs/agent_<System>_<Agent>.log`` (appended) and, line by line, to ``echo``. ``root``: run it from
     another DIRAC root directory (a pilot's, see :func:`pilot_root`). ``until``: stop the agent (and the
-    processes it started) as soon as it logs a line containing this text; the return code is then 0."""
-    args, env, cwd = _agent_process(inst, agent, cycles, 1, options, extra_args, root)
+    processes it started) as soon as it logs a line containing this text; the return code is then 0.
+    ``polling``: its ``PollingTime`` (see :data:`RUN_POLLING`)."""
+    args, env, cwd = _agent_process(inst, agent, cycles, polling, options, extra_args, root)
     lines: list[bytes] = []
     marker = until.encode() if until is not None else None
     with open(inst.log("agent_" + agent.replace("/", "_")), "ab") as log:
@@ -252,12 +258,17 @@ def pilot_root(inst: Instance, index: int) -> Path:
     return root
 
 
+#: Every local JobAgent's: no pause after handing a job to its computing element (DIRAC's default waits 10 s,
+#: for batch systems; the InProcess CE has run the job when it returns).
+JOB_AGENT_OPTIONS = ("SubmissionDelay=0",)
+
+
 def start_pilot(inst: Instance, index: int, cycles: int = 50, options: list[str] | None = None) -> subprocess.Popen:
     """A JobAgent running jobs here as a pilot would, from its own :func:`pilot_root`; it goes on after a failed
     payload and stops after 5 cycles without a job or ``cycles`` cycles."""
     return start_agent(
         inst, "WorkloadManagement/JobAgent", 2,
-        ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False", *(options or [])],
+        ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False", *JOB_AGENT_OPTIONS, *(options or [])],
         cycles=cycles, root=pilot_root(inst, index), log_name=f"agent_WorkloadManagement_JobAgent_pilot{index}",
     )  # fmt: skip
 
@@ -282,8 +293,10 @@ def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = N
                   echo: Callable[[bytes], None] | None = None) -> AgentRun:
     """Run a JobAgent with the worker-node configuration a pilot would write, from the directory of pilot 0
     (:func:`pilot_root`: a JobAgent rewrites its root's configuration file): it matches jobs for the local site
-    and runs them here with the InProcess computing element (one job per cycle)."""
-    return run_agent(inst, "WorkloadManagement/JobAgent", cycles, options, None, echo, root=pilot_root(inst, 0))
+    and runs them here with the InProcess computing element (one job per cycle). Its polling time stays 1 s:
+    a JobAgent also sleeps twice its polling time after a failed match and once per check of running jobs."""
+    return run_agent(inst, "WorkloadManagement/JobAgent", cycles, [*JOB_AGENT_OPTIONS, *(options or [])], None, echo,
+                     root=pilot_root(inst, 0), polling=1)
 
 
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:

@@ -358,6 +358,9 @@ def worker_cfg(inst: Instance, ident: Identity) -> CFG:
                 "Tag": "ctapipe",
                 "DisableAccounting": True,  # see local_cfg
             },
+            # the job wrapper's watchdog looks at the payload every PollingTime s (default 10): a job of a few
+            # seconds would wait up to 10 s more for it to see the end
+            "Systems": {"WorkloadManagement": {"JobWrapper": {"PollingTime": 1}}},
         }
     )
 

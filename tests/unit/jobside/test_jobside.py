@@ -18,6 +18,7 @@ from CTAODIRAC.Core.JobSide import (
     job_values,
     output_lfn,
     payload_command,
+    send_once,
     step_config,
     task_run_number,
     with_job_values,
@@ -192,3 +193,42 @@ def test_outputs_are_the_new_files_that_match():
     assert unmatched == ["*.zst"]
     assert collect_outputs(["*"], before, after, exclude={"s.log"}) == (["core.1234", "run4.count.txt",
                                                                           "summary.json"], [])
+
+
+def _service(answers: list[str | None], stored: list[bool | None]):
+    """A request service whose calls answer ``answers`` in turn (None: taken) and whose look-ups ``stored``."""
+    calls = {"send": 0, "stored": 0, "pauses": []}
+
+    def send():
+        calls["send"] += 1
+        return answers.pop(0)
+
+    def lookup():
+        calls["stored"] += 1
+        return stored.pop(0)
+
+    return send, lookup, calls["pauses"].append, calls
+
+
+def test_a_request_taken_at_once_is_sent_once():
+    send, lookup, pause, calls = _service([None], [])
+    assert send_once(send, lookup, pause) == (True, [])
+    assert (calls["send"], calls["stored"], calls["pauses"]) == (1, 0, [])
+
+
+def test_a_failed_call_is_tried_again_after_a_pause():
+    send, lookup, pause, calls = _service(["Lost connection", None], [False])
+    assert send_once(send, lookup, pause, pauses=(2, 5)) == (True, ["Lost connection"])
+    assert (calls["send"], calls["pauses"]) == (2, [2])
+
+
+def test_a_request_stored_although_the_call_failed_is_not_sent_again():
+    send, lookup, pause, calls = _service(["timeout"], [True])
+    assert send_once(send, lookup, pause, pauses=(2, 5)) == (True, ["timeout"])
+    assert (calls["send"], calls["pauses"]) == (1, [])  # a second send would make two requests of one job
+
+
+def test_a_request_that_never_arrives_is_reported_after_every_try():
+    send, lookup, pause, calls = _service(["a", "b", "c"], [None, False, None])
+    assert send_once(send, lookup, pause, pauses=(2, 5)) == (False, ["a", "b", "c"])
+    assert (calls["send"], calls["stored"], calls["pauses"]) == (3, 3, [2, 5])  # no pause after the last

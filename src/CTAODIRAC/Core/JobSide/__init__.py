@@ -12,7 +12,7 @@ import binascii
 import fnmatch
 import re
 import shlex
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ __all__ = [
     "job_values",
     "output_lfn",
     "payload_command",
+    "send_once",
     "step_config",
     "task_run_number",
     "with_job_values",
@@ -259,6 +260,33 @@ def input_fates(payload_ok: bool, outputs_expected: int, registered: int, failov
     if not payload_ok or registered + failover < outputs_expected:
         return "Untouched"
     return "Processed" if failover == 0 else "Failover"
+
+
+#: Pauses (s) between tries of sending a job's failover request: DIRAC's request service can fail a call when
+#: its database connection was lost (after a database restart), and succeed on the next.
+SEND_PAUSES = (2.0, 5.0, 15.0, 30.0)
+
+
+def send_once(send: Callable[[], str | None], stored: Callable[[], bool | None],
+              pause: Callable[[float], None], pauses: Iterable[float] = SEND_PAUSES) -> tuple[bool, list[str]]:
+    """Send something that must arrive once (a job's failover request) through a service that may fail a call.
+
+    ``send`` returns ``None`` when the service took it, else why not. After a failure, ``stored`` says whether
+    it was taken anyway (stored, then the answer lost): ``True`` ends there; ``False`` or ``None`` (cannot
+    tell) tries again after the next of ``pauses``. Returns whether it arrived and each failure seen.
+    """
+    failures: list[str] = []
+    for wait in (*pauses, None):
+        why = send()
+        if why is None:
+            return True, failures
+        failures.append(why)
+        if stored():
+            return True, failures
+        if wait is None:
+            break
+        pause(wait)
+    return False, failures
 
 
 def step_config(

@@ -1,6 +1,6 @@
 """What the job-side commands (``dirac-ctao-run-step``, ``dirac-ctao-cwl-run``) do alike inside a DIRAC job:
 exit codes, failing with the statuses the failure agent reads, checking the downloaded inputs, storing an
-output.
+output, sending the failover request.
 
 Exit codes (DIRAC's workflow then sets ApplicationStatus ``'<command>' Exited With Status <n>``):
 :data:`EXIT_PAYLOAD` the payload failed or did not produce its outputs; :data:`EXIT_INPUT` an input is
@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from DIRAC import gLogger
 
-__all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_UPLOAD", "StoreResult", "fail", "job_id", "missing_locally",
-           "store_output"]
+from CTAODIRAC.Core.JobSide import send_once
+
+__all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
+           "missing_locally", "store_output"]
 
 EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD = 1, 2, 3
 
@@ -78,3 +81,26 @@ def store_output(failover: Any, catalog: Any, local_path: str, lfn: str, se: str
             log.error("Could not set the metadata of", f"{lfn}: {meta['Message']}")
             return "failed"
     return stored
+
+
+def commit_request(failover: Any, job: int, log: Any = gLogger, pause: Callable[[float], None] = time.sleep) -> bool:
+    """Send the request of ``failover`` (a DIRAC FailoverTransfer whose request is named and carries ``job``'s
+    ID): tried again while DIRAC's request service fails (a lost database connection fails one call), unless the
+    service has a request of this job by then (it stored it and the answer was lost): never two requests of a
+    job. Logs each failure; ``False`` when it never arrived."""
+    from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+
+    def send() -> str | None:
+        res = failover.commitRequest()
+        return None if res["OK"] else str(res["Message"])
+
+    def stored() -> bool | None:
+        if job <= 0:  # not a DIRAC job: nothing to look it up by
+            return None
+        res = ReqClient().getRequestIDsForJobs([job])
+        return bool(res["Value"]["Successful"].get(job)) if res["OK"] else None
+
+    sent, failures = send_once(send, stored, pause)
+    for number, why in enumerate(failures, 1):
+        log.warn("Could not send the failover request", f"try {number}: {why}")
+    return sent

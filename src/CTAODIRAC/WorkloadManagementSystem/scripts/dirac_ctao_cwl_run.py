@@ -36,6 +36,7 @@ from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     EXIT_INPUT,
     EXIT_PAYLOAD,
     EXIT_UPLOAD,
+    commit_request,
     fail,
     job_id as current_job_id,
     missing_locally,
@@ -164,7 +165,7 @@ def main() -> None:
             request = failover.getRequest()
             request.RequestName = f"cwl_{job_id}"
             request.JobID = job_id
-            if not failover.commitRequest()["OK"]:
+            if not commit_request(failover, job_id, log):
                 fail(report, EXIT_UPLOAD, "Failed sending requests", "Failed sending requests")
     Path(OUTPUTS_JSON).write_text(json.dumps({"outputs": outputs, "catalog": stored, "sandbox": sandbox}, indent=2))
     report.setApplicationStatus(f"cwltool successful ({len(stored)} outputs registered)", sendFlag=True)

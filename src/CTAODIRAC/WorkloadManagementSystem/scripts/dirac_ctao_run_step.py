@@ -33,6 +33,7 @@ from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     EXIT_INPUT,
     EXIT_PAYLOAD,
     EXIT_UPLOAD,
+    commit_request,
     fail,
     job_id as current_job_id,
     missing_locally,
@@ -179,8 +180,7 @@ def main() -> None:
             op.Arguments = DEncode.encode({"transformation": trans_id, "statusDict": file_report.statusDict,
                                            "force": False})
             request.addOperation(op)
-        res = failover.commitRequest()
-        if not res["OK"]:
+        if not commit_request(failover, job_id, log):
             fail(report, EXIT_UPLOAD, "Failed sending requests", "Failed sending requests")
     done = f"{len(outputs)} outputs" + (f", inputs {fate}" if lfns else ", in failover" if fate == "Failover" else "")
     report.setApplicationStatus(f"{config.program} successful ({done})", sendFlag=True)

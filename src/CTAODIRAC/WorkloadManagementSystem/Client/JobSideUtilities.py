@@ -98,7 +98,10 @@ def commit_request(failover: Any, job: int, log: Any = gLogger, pause: Callable[
         if job <= 0:  # not a DIRAC job: nothing to look it up by
             return None
         res = ReqClient().getRequestIDsForJobs([job])
-        return bool(res["Value"]["Successful"].get(job)) if res["OK"] else None
+        if not res["OK"]:
+            return None
+        found = res["Value"].get("Successful", {})
+        return bool(found.get(job) or found.get(str(job)))  # job IDs as keys: int over DISET, str over JSON
 
     sent, failures = send_once(send, stored, pause)
     for number, why in enumerate(failures, 1):

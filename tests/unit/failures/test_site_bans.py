@@ -60,6 +60,30 @@ def test_bans_excluding_every_site_of_the_grid_are_dropped_for_any_destination()
     assert (outcome.banned, outcome.unsatisfiable) == (("LCG.Bad.de", "LCG.Worse.it"), ())
 
 
+def test_the_step_own_banned_sites_stay_beside_the_failure_bans():
+    outcome = apply_site_bans(set(), ["/a"], BANS, all_sites={"LCG.Bad.de", "LCG.Good.fr", "LCG.Spare.uk"},
+                              step_banned={"LCG.Spare.uk"})
+    assert outcome.banned == ("LCG.Bad.de", "LCG.Spare.uk")
+    assert outcome.unsatisfiable == ()
+
+
+def test_the_step_own_banned_sites_count_when_checking_that_a_site_is_left():
+    # the step bans the only other site: the failure ban would leave none, so it is dropped
+    outcome = apply_site_bans(set(), ["/a"], BANS, all_sites={"LCG.Bad.de", "LCG.Good.fr"}, step_banned={"LCG.Good.fr"})
+    assert (outcome.banned, outcome.unsatisfiable) == ((), ("LCG.Bad.de",))
+
+
+def test_the_step_own_sites_narrow_what_is_left():
+    # the step runs only at the banned site: nothing would be left
+    outcome = apply_site_bans(set(), ["/a"], BANS, all_sites={"LCG.Bad.de", "LCG.Good.fr"}, step_sites={"LCG.Bad.de"})
+    assert (outcome.banned, outcome.unsatisfiable) == ((), ("LCG.Bad.de",))
+    # with the plugin's destination too: their intersection is what is left
+    outcome = apply_site_bans({"LCG.Bad.de", "LCG.Good.fr"}, ["/a"], BANS, step_sites={"LCG.Bad.de"})
+    assert outcome.unsatisfiable == ("LCG.Bad.de",)
+    outcome = apply_site_bans({"LCG.Bad.de", "LCG.Good.fr"}, ["/a"], BANS, step_sites={"LCG.Bad.de", "LCG.Good.fr"})
+    assert (outcome.destinations, outcome.banned) == (frozenset({"LCG.Good.fr"}), ("LCG.Bad.de",))
+
+
 # --- the plugin, DIRAC's TaskManagerPlugin underneath, the service stubbed ---------------------------------------
 
 
@@ -81,12 +105,24 @@ class _Client:
         return self.answer
 
 
-def _plugin(answer: dict[str, Any], ttl: float = 60.0, sites: tuple[str, ...] = ("LCG.Bad.de", "LCG.Good.fr")):
+class _Templates:
+    """The job templates' banned sites (read from the transformation body by the real plugin)."""
+
+    def __init__(self, sites: list[str] | None) -> None:
+        self.value = sites
+
+    def sites(self, transformation_id: int) -> list[str] | None:
+        return self.value
+
+
+def _plugin(answer: dict[str, Any], ttl: float = 60.0, sites: tuple[str, ...] = ("LCG.Bad.de", "LCG.Good.fr"),
+            template_banned: list[str] | None = None):
     from CTAODIRAC.TransformationSystem.Client.TaskManagerPlugin import SiteBanCache, TaskManagerPlugin
 
     plugin = TaskManagerPlugin("BySE", operationsHelper=_Ops())
     plugin._all_sites = lambda: list(sites)  # the CS's Resources/Sites
     plugin.cache = SiteBanCache(ttl=ttl, client_factory=lambda: _Client(answer))
+    plugin.templates = _Templates([] if template_banned is None else template_banned)
     return plugin
 
 
@@ -122,6 +158,32 @@ def test_plugin_without_service_submits_without_bans():
 def test_plugin_drops_bans_that_leave_no_site():
     plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}}, sites=("LCG.Bad.de",))
     params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert "BannedSites" not in params
+
+
+def test_plugin_keeps_the_template_banned_sites_in_the_task_banned_sites():
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}}, sites=("LCG.Bad.de", "LCG.Good.fr", "LCG.Far.jp"),
+                     template_banned=["LCG.Far.jp"])
+    params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert params["BannedSites"] == "LCG.Bad.de;LCG.Far.jp"
+
+
+def test_plugin_applies_no_ban_when_the_template_cannot_be_read():
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}})
+    plugin.templates = _Templates(None)
+    params = _task()
+    plugin.setParameters(params)
+    assert plugin.run() == set()
+    assert "BannedSites" not in params
+
+
+def test_plugin_drops_bans_against_the_template_destination():
+    plugin = _plugin({"OK": True, "Value": {"/a": ["LCG.Bad.de"]}})
+    params = _task(Site="LCG.Bad.de")
     plugin.setParameters(params)
     assert plugin.run() == set()
     assert "BannedSites" not in params

@@ -5,12 +5,15 @@ The failure agent records, per transformation and file, the sites a file's new t
 (``CTAODIRAC.TransformationSystem.Client.TaskManagerPlugin``) asks :func:`apply_site_bans` what the task's
 destination becomes:
 
-- the sites banned for any of the task's input files are written into the job as ``BannedSites`` (DIRAC's
-  matcher then never gives the job to a pilot of those sites, whatever its destination);
+- the sites banned for any of the task's input files are written into the job as ``BannedSites``, *added* to the
+  sites the step itself bans (the job template's ``BannedSites``, which a task parameter would otherwise
+  replace): DIRAC's matcher then never gives the job to a pilot of those sites, whatever its destination;
 - an explicit destination (from the transformation's destination plugin, e.g. ``BySE``) loses those sites;
-- when the bans exclude every site the task could go to (every site of an explicit destination, or every site
-  of the grid for "any site"), they are not applied (the job could run nowhere: DIRAC's JobScheduling optimizer
-  would fail it) and the outcome says so, for the log.
+- when the bans exclude every site the task could go to, they are not applied (the job could run nowhere:
+  DIRAC's JobScheduling optimizer would fail it, or it would wait forever) and the outcome says so, for the log.
+  The sites a task could go to are the destination plugin's, narrowed to the step's own ``sites`` (the job
+  template's ``Site``, which DIRAC intersects with them later), or the step's sites alone, or every site of the
+  grid; the step's own banned sites are taken away from them first.
 """
 
 from __future__ import annotations
@@ -51,19 +54,26 @@ def apply_site_bans(
     lfns: Iterable[str],
     bans: Mapping[str, Collection[str]],
     all_sites: Collection[str] = (),
+    step_sites: Collection[str] = (),
+    step_banned: Collection[str] = (),
 ) -> BanOutcome:
     """The destination of a task whose input files are ``lfns``, given the bans ``{lfn: sites}`` of its
-    transformation, the ``destinations`` its destination plugin chose (empty: any site) and the sites of the grid
-    (``all_sites``; empty: unknown)."""
+    transformation, the ``destinations`` its destination plugin chose (empty: any site), the sites of the grid
+    (``all_sites``; empty: unknown), and the step's own ``step_sites`` (empty: any) and ``step_banned``.
+
+    ``banned`` of the outcome, when not empty, is the job's whole ``BannedSites``: the step's own and the
+    failure agent's."""
     chosen = frozenset(destinations)
-    banned = sorted({site for lfn in lfns for site in bans.get(lfn, ())})
-    if not banned:
+    failure_banned = {site for lfn in lfns for site in bans.get(lfn, ())}
+    if not failure_banned:
         return BanOutcome(destinations=chosen)
-    if chosen:
-        allowed = chosen - set(banned)
-        if not allowed:
-            return BanOutcome(destinations=chosen, unsatisfiable=tuple(banned))
-        return BanOutcome(destinations=frozenset(allowed), banned=tuple(banned))
-    if all_sites and set(all_sites) <= set(banned):
-        return BanOutcome(destinations=chosen, unsatisfiable=tuple(banned))
-    return BanOutcome(destinations=chosen, banned=tuple(banned))
+    banned = tuple(sorted(failure_banned | set(step_banned)))
+    if chosen and step_sites:
+        candidates: frozenset[str] = chosen & frozenset(step_sites)
+    else:
+        candidates = chosen or frozenset(step_sites) or frozenset(all_sites)
+    # an empty candidate set here means "unknown" only when nothing narrowed it; a narrowed empty set runs nowhere
+    known = bool(candidates) or bool(chosen and step_sites)
+    if known and not candidates - set(banned):
+        return BanOutcome(destinations=chosen, unsatisfiable=tuple(sorted(failure_banned)))
+    return BanOutcome(destinations=frozenset(chosen - failure_banned), banned=banned)

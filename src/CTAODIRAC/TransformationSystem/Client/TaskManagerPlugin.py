@@ -4,11 +4,14 @@ DIRAC's WorkflowTaskAgent asks a task-manager plugin where each new task may run
 ``PluginLocation`` option at this module keeps every destination plugin of DIRAC (``BySE``, ``ByJobType``...,
 chosen as before by ``Operations/<VO>/Transformations/DestinationPlugin``) and adds one thing: a task whose input
 files the failure agent decided to keep away from a site (``FMSiteBans``) gets that site in its job's
-``BannedSites``, and loses it from an explicit destination list. Our ``TransformationSystem/ConfigTemplate.cfg``
-sets the option; see docs/failure-management.md, "Site avoidance".
+``BannedSites`` (beside the sites the step itself bans: a task's ``BannedSites`` replaces the job template's, so
+the template's are read and kept), and loses it from an explicit destination list. Bans that would leave the task
+no site to run at (the step's ``sites`` and ``banned_sites`` counted) are not applied. Our
+``TransformationSystem/ConfigTemplate.cfg`` sets the option; see docs/failure-management.md, "Site avoidance".
 
 The bans are read through the FailureManagement service (one call per transformation, cached for
-``CACHE_SECONDS``). If the service cannot be reached, tasks are submitted without bans and a warning is logged:
+``CACHE_SECONDS``); the job template's banned sites are read, only for a transformation with bans, from its
+body (``getTransformationParameters``, cached alike). If the service cannot be reached, tasks are submitted without bans and a warning is logged:
 a ban only steers work away from a site, losing it never loses a file.
 """
 
@@ -66,14 +69,51 @@ class SiteBanCache:
         return value
 
 
+class TemplateBannedSites:
+    """The ``BannedSites`` of each transformation's job template (its body), kept ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[int, tuple[float, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def sites(self, transformation_id: int) -> list[str] | None:
+        """The template's banned sites, or None when the body cannot be read."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(transformation_id)
+            if entry and now - entry[0] < self.ttl:
+                return entry[1]
+        from DIRAC.Interfaces.API.Job import Job
+        from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+
+        result = TransformationClient().getTransformationParameters(transformation_id, "Body")
+        if not result["OK"]:
+            gLogger.warn("CTAODIRAC: cannot read the job template", f"transformation {transformation_id}: {result['Message']}")
+            return None
+        parameter = Job(result["Value"]).workflow.findParameter("BannedSites")
+        value = _site_list(parameter.getValue() if parameter is not None else "")
+        with self._lock:
+            self._entries[transformation_id] = (now, value)
+        return value
+
+
+def _site_list(value: Any) -> list[str]:
+    """Sites of a JDL value: ``A;B``, a list, or ``ANY``/empty (no site named)."""
+    items = value if isinstance(value, (list, tuple, set)) else str(value or "").replace(",", ";").split(";")
+    return [s.strip() for s in items if s and s.strip() and s.strip().upper() != "ANY"]
+
+
 #: Shared by every plugin object of the process: the WorkflowTaskAgent makes one per task manager and thread.
 _CACHE = SiteBanCache()
+_TEMPLATES = TemplateBannedSites()
 
 
 class TaskManagerPlugin(DIRACTaskManagerPlugin):
     """DIRAC's TaskManagerPlugin whose ``run`` also applies the failure agent's site bans."""
 
     cache: SiteBanCache = _CACHE
+    templates: TemplateBannedSites = _TEMPLATES
 
     def run(self) -> Any:
         destinations = super().run()
@@ -89,13 +129,19 @@ class TaskManagerPlugin(DIRACTaskManagerPlugin):
         bans = self.cache.bans(transformation_id)
         if not bans:
             return destinations
-        outcome = apply_site_bans(destinations, lfns, bans, self._all_sites())
         task = f"transformation {transformation_id} task {self.params.get('TaskID')}"
+        step_banned = self.templates.sites(transformation_id)
+        if step_banned is None:  # applying ours alone would drop the step's own: apply none (and say so above)
+            return destinations
+        # "Site" holds the job template's destination, which DIRAC intersects with ours afterwards
+        outcome = apply_site_bans(destinations, lfns, bans, self._all_sites(),
+                                  step_sites=_site_list(self.params.get("Site")), step_banned=step_banned)
         if outcome.unsatisfiable:
             gLogger.warn(
                 "CTAODIRAC: site bans not applied, they exclude every destination",
                 f"{task}: banned {', '.join(outcome.unsatisfiable)}; "
-                f"destinations {', '.join(sorted(destinations)) or 'any site'}",
+                f"destinations {', '.join(sorted(destinations)) or 'any site'}; "
+                f"step sites {self.params.get('Site') or 'any'}, step bans {';'.join(step_banned) or 'none'}",
             )
             return destinations
         if outcome.banned:

@@ -68,3 +68,15 @@ else
     "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --no-deps -e .
     echo "install: ready: $CTAPIPE_VENV (ctapipe $("$CTAPIPE_VENV/bin/python" -c 'import ctapipe; print(ctapipe.__version__)'))"
 fi
+
+# The predecessor CTADIRAC 3.3.1 (Python >= 3.12, DIRAC 9.1.20), run by the differential test of the legacy
+# reader (tests/unit/legacy_oracle) in an environment of its own, pinned by requirements/ctadirac-lock.txt.
+CTADIRAC_VENV=${CTAODIRAC_CTADIRAC_VENV:-$ROOT/.venv-ctadirac}
+if [ -z "$PY312" ]; then
+    echo "install: no python3.12 here: the CTADIRAC 3.3.1 environment is not made (the oracle test says so)"
+else
+    [ -x "$CTADIRAC_VENV/bin/python" ] || "$PY312" -m venv --copies "$CTADIRAC_VENV"
+    "$VENV/bin/uv" pip install --native-tls -q --python "$CTADIRAC_VENV/bin/python" \
+        --override requirements/overrides.txt -r requirements/ctadirac-lock.txt
+    echo "install: ready: $CTADIRAC_VENV (CTADIRAC $("$CTADIRAC_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("CTADIRAC"))'))"
+fi

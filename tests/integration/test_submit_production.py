@@ -187,7 +187,7 @@ class FailingClient(ProductionClient):
 plan = load_plan(PATH)
 submitter = ProductionSubmitter("/ctao/tests/rollback", production_client_factory=FailingClient)
 if KILL:  # a crash that leaves no chance to roll back: what a kill -9 would leave behind
-    submitter._roll_back = lambda created: None
+    submitter._roll_back = lambda created: []
 try:
     submitter.submit(plan)
     result = "submitted"
@@ -219,6 +219,102 @@ def test_a_failure_between_two_calls_leaves_nothing_and_a_crash_is_recovered(dir
     states = [p["state"] for p in json.loads(out.read_text())["productions"]]
     assert states == ["existing", "existing", "created", "created", "created"]
     assert all(p["status"] == "Active" for p in _stored(dirac, names).values())
+
+
+KILLED_AFTER_START = """
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.Core.Production.submission import output_directories
+from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+
+class Crash(RuntimeError):
+    pass
+
+class KilledClient(ProductionClient):
+    def startProduction(self, name):
+        res = super().startProduction(name)
+        raise Crash("killed right after the production was started")
+
+plan = load_plan(PATH)
+first = ProductionSubmitter(BASE, production_client_factory=KilledClient)
+first._roll_back = lambda created: []  # a kill -9 rolls nothing back
+try:
+    first.submit(plan)
+    raise AssertionError("the first run was not killed")
+except Crash:
+    pass
+fc = FileCatalogClient()
+def directories():
+    found = {}
+    for d in output_directories(plan, BASE):
+        res = fc.getDirectoryUserMetadata(d.path)
+        found[d.path] = [d.metadata, res["Value"] if res["OK"] else None]
+    return found
+before = directories()
+(again,) = ProductionSubmitter(BASE).submit(plan)  # the re-run
+result = {"before": before, "after": directories(), "state": again.state}
+"""
+
+
+def test_a_submission_killed_after_starting_a_production_is_completed_by_the_re_run(dirac, tmp_path, unique):
+    """Killed between starting a production and creating its output directories, then run again: the re-run
+    finds the production existing, and still creates the directories with their metadata (outputs inherit it,
+    and the children's queries look for it)."""
+    path = _unique_copy(tmp_path, "two_step.yaml", unique)
+    found = dirac.py(f"PATH = {str(path)!r}\nBASE = '/ctao/tests/killed/{unique}'\n" + KILLED_AFTER_START)
+    assert found["state"] == "existing"
+    assert all(stored is None for _, stored in found["before"].values()), found["before"]
+    for directory, (planned, stored) in found["after"].items():
+        assert planned and stored is not None, directory
+        assert {k: stored.get(k) for k in planned} == planned, (directory, stored)
+
+
+SIMULATION = """
+format: 1
+productions:
+  - name: simulation-{unique}
+    steps:
+      - name: simulate
+        kind: mc-simulation
+        version: v0.0-test
+        jobs: 2
+        showers: 25
+        output: {{MCCampaign: Sim-{unique}, site: LaPalma, particle: gamma}}
+"""
+
+# the real command, with DIRAC's extendTransformation failing (e.g. the TS lost its database for the call)
+EXTENSION_FAILS = (
+    "from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient as T\n"
+    "T.extendTransformation = lambda self, *a, **k: {'OK': False, 'Message': 'injected: extendTransformation'}\n"
+    "import runpy\n"
+    "runpy.run_module('CTAODIRAC.ProductionSystem.scripts.dirac_ctao_submit_production', run_name='__main__')\n"
+)
+
+
+def test_a_failed_simulation_extension_says_what_was_left_and_a_re_run_completes_it(dirac, tmp_path, unique):
+    """Extending a simulation transformation to its jobs runs after everything else, outside the roll-back:
+    when it fails, the productions stay, and the command says so (it said that nothing was left)."""
+    path = tmp_path / "simulation.yaml"
+    path.write_text(SIMULATION.format(unique=unique))
+    env = dirac.inst.environment("prodmgr")
+    failed = subprocess.run([sys.executable, "-c", EXTENSION_FAILS, str(path), "--submit"], env=env,
+                            capture_output=True, text=True, timeout=600, cwd=dirac.inst.root)
+    stderr = " ".join(failed.stderr.split())  # rich folds long lines
+    assert failed.returncode == 1, failed.stderr
+    assert "injected: extendTransformation" in stderr, failed.stderr
+    assert f"Left in DIRAC: production(s) simulation-{unique}" in stderr, failed.stderr
+    assert "Nothing of this run was left" not in stderr, failed.stderr
+    name = f"simulation-{unique}"
+    assert _stored(dirac, [name])[name]["status"] == "Active"
+    out = tmp_path / "ids.json"
+    again = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert again.returncode == 0, again.stderr
+    (prod,) = json.loads(out.read_text())["productions"]
+    assert prod["state"] == "existing"
+    tid = prod["transformations"][0]["transformation_id"]
+    tasks = dirac.sql("TransformationDB", f"SELECT COUNT(*) FROM TransformationTasks WHERE TransformationID = {tid}")
+    assert tasks == [["2"]]
 
 
 def test_bad_input_sends_nothing_and_the_ordinary_user_is_refused(dirac, tmp_path, unique):

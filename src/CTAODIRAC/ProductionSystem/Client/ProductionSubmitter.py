@@ -9,14 +9,18 @@ production of the plan, in order:
 2. Otherwise its steps are added (one fresh ProductionClient per production), the production is added and
    started, and what DIRAC stored is read back: each transformation's input and output query, type, group
    size and plugin, and the parent links of the production description.
-3. Its output directories are created in the file catalog with their directory metadata.
+3. The output directories of every production of the plan are created in the file catalog with their directory
+   metadata, for an existing production too (both calls are idempotent): a run killed after starting a
+   production left them missing, and its outputs would lack the metadata its children's queries look for.
 4. Each simulation transformation (no input files: DIRAC makes no task by itself) gets tasks up to the step's
    ``jobs`` (``extendTransformation``), for an existing production too: a run that stopped before this point
    is completed by the next one, and a complete one is left alone.
 
 The catalog metadata fields the queries use are declared first (DIRAC's link validator needs them).
 If anything fails after something was created, every production created by this run is deleted again
-(with its transformations) before the error is raised.
+(with its transformations) before the error is raised. The error's ``left`` names what is nevertheless in DIRAC:
+productions whose roll-back failed, or (when extending the simulations failed, after everything else) the
+productions of the run, complete but for their simulation tasks, which a re-run adds.
 """
 
 from __future__ import annotations
@@ -51,13 +55,18 @@ __all__ = ["ProductionSubmitter", "SubmissionError", "SubmittedProduction", "Sub
 
 
 class SubmissionError(RuntimeError):
-    """A DIRAC call of the submission failed; ``production`` and ``step`` say where."""
+    """A DIRAC call of the submission failed; ``production`` and ``step`` say where.
+
+    ``left``: the productions that are in DIRAC after the failure (empty: nothing of the run is left);
+    ``left_how``: what to do about them."""
 
     def __init__(self, message: str, production: str | None = None, step: str | None = None):
         where = " ".join(p for p in (f"production {production}" if production else "", f"step {step}" if step else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
         self.production = production
         self.step = step
+        self.left: list[str] = []
+        self.left_how = ""
 
 
 @dataclass
@@ -161,11 +170,19 @@ class ProductionSubmitter:
             for production in plan.productions:
                 result = self._submit_production(production, bodies, created)
                 done.append(result)
-            self._create_directories(plan, {p.name for p in done if p.state == "created"})
-        except BaseException:
-            self._roll_back(created)
+            self._create_directories(plan)
+        except BaseException as exc:
+            not_removed = self._roll_back(created)
+            if isinstance(exc, SubmissionError) and not_removed:
+                exc.left = not_removed
+                exc.left_how = "the roll-back could not delete them: delete them by hand"
             raise
-        self._extend_simulations(plan, done)
+        try:
+            self._extend_simulations(plan, done)
+        except SubmissionError as exc:
+            exc.left = [p.name for p in done]
+            exc.left_how = "created and kept, but a simulation step lacks tasks: run the same command again to add them"
+            raise
         return done
 
     def _extend_simulations(self, plan: Plan, done: list[SubmittedProduction]) -> None:
@@ -195,11 +212,16 @@ class ProductionSubmitter:
         added = self.catalog.ensure_fields(directory=directory, file=files)
         self.say(f"catalog: declared metadata fields {', '.join(added)}")
 
-    def _roll_back(self, created: list[str]) -> None:
+    def _roll_back(self, created: list[str]) -> list[str]:
+        """Delete the productions this run created; the names of those that could not be deleted."""
+        failed = []
         for name in reversed(created):
             res = self.new_production_client().deleteProduction(name)
             self.say(f"rolled back: production {name} deleted" if res["OK"] else
                      f"roll back of production {name} FAILED: {res['Message']} (delete it by hand)")
+            if not res["OK"]:
+                failed.append(name)
+        return failed
 
     # -- one production ---------------------------------------------------------------------------------
     def _submit_production(
@@ -321,9 +343,8 @@ class ProductionSubmitter:
             raise SubmissionError("DIRAC stored something else than planned:\n  " + "\n  ".join(problems),
                                   production.name)
 
-    def _create_directories(self, plan: Plan, productions: set[str]) -> None:
-        dirs = [d for d in output_directories(plan, self.base_path)
-                if any(d.step in {s.name for s in p.steps} for p in plan.productions if p.name in productions)]
+    def _create_directories(self, plan: Plan) -> None:
+        dirs = output_directories(plan, self.base_path)
         if not dirs:
             return
         fc = self.catalog.catalog

@@ -89,7 +89,10 @@ def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, outp
         results = submitter.submit(resolved)
     except SubmissionError as exc:
         errors.print(f"error: {exc}")
-        errors.print("Nothing of this run was left in DIRAC.")
+        if exc.left:
+            errors.print(f"Left in DIRAC: production(s) {', '.join(exc.left)} ({exc.left_how}).")
+        else:
+            errors.print("Nothing of this run was left in DIRAC.")
         return EXIT_FAILED
     out = Console(highlight=False)
     table = Table(title=f"Productions of {file}")

@@ -13,7 +13,7 @@ from diraccfg import CFG
 
 import CTAODIRAC.TransformationSystem as ts
 from CTAODIRAC.Core.Failures import DecisionKind, FailureAgentOptions, decide
-from CTAODIRAC.Core.Failures.decisions import failure_key, outcome_key
+from CTAODIRAC.Core.Failures.decisions import Decision, TaskChange, failure_key, outcome_key
 from CTAODIRAC.TransformationSystem.Utilities import FailureActions, FailureFacts, FailureReport
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -129,6 +129,10 @@ class StubRecords:
     def file_failures(self, transformation_id, lfns):
         return {"/a": {"infrastructure": 2}}
 
+    def task_failures(self, transformation_id, task_ids):
+        self.task_asked = (transformation_id, set(task_ids))
+        return {task_id: {"application": 1} for task_id in task_ids}
+
     def site_failures(self, transformation_ids):
         return {5: {("LCG.A.xx", "infrastructure"): 1}}
 
@@ -161,6 +165,31 @@ def test_gather_reads_only_new_settled_failures_in_bulk():
 
     decisions = decide(gathered.facts, options, None, gathered.recorded_keys)
     assert [(d.kind, d.job_id) for d in decisions] == [(DecisionKind.RETRY, 100)]
+
+
+class SimulationSources(StubSources):
+    """A simulation transformation (no input files): job 100 ran task 1, which is still shown Running."""
+
+    def tasks_of_jobs(self, transformation_ids, job_ids):
+        self.calls.append("tasks_of_jobs")
+        return [{"TransformationID": 5, "TaskID": 1, "ExternalID": "100", "ExternalStatus": "Running",
+                 "InputVector": ""}]  # fmt: skip
+
+    def files(self, transformation_ids, lfns):
+        raise AssertionError("a task without input files needs no file look-up")
+
+
+def test_gather_counts_the_failures_of_a_task_without_input_and_sees_its_status():
+    sources = SimulationSources()
+    records = StubRecords()
+    options = FailureAgentOptions(MinJobAge=60, ReportOnly=False)
+    gathered = FailureFacts.gather(sources, records, options, NOW, None)
+    (task,) = next(t for t in gathered.facts.transformations if t.transformation_id == 5).tasks
+    assert (task.task_id, task.lfns, task.status, dict(task.failures)) == (1, (), "Running", {"application": 1})
+    assert records.task_asked == (5, {1})
+    [decision] = decide(gathered.facts, options, None, gathered.recorded_keys)
+    assert decision.kind is DecisionKind.RETRY
+    assert decision.task_change == TaskChange(task_id=1, job_id=100, from_status="Running", to_status="Created")
 
 
 def test_gather_with_nothing_in_scope_makes_one_call():
@@ -312,6 +341,75 @@ def test_report_only_owns_nothing():
     outcome = FailureActions.Outcome()
     assert actions.record(decisions, report_only=True, expected_status={}, outcome=outcome) == []
     assert len(outcome.recorded) == 2
+
+
+class TaskTC:
+    """Tasks as DIRAC shows them when task decisions are applied."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks  # task ID -> (ExternalStatus, ExternalID)
+        self.calls: list[Any] = []
+
+    def getTransformationTasks(self, condDict):
+        self.calls.append(("get", condDict["TransformationID"], condDict["TaskID"]))
+        return {"OK": True, "Value": [{"TaskID": t, "ExternalStatus": s, "ExternalID": e}
+                                      for t, (s, e) in self.tasks.items() if t in condDict["TaskID"]]}  # fmt: skip
+
+    def setTaskStatus(self, tid, task_ids, status):
+        self.calls.append(("set", tid, sorted(task_ids), status))
+        for task_id in task_ids:
+            self.tasks[task_id] = (status, self.tasks[task_id][1])
+        return {"OK": True, "Value": None}
+
+
+class JobStates:
+    def __init__(self, states):
+        self.states = states
+        self.asked: list[list[int]] = []
+
+    def getJobsStates(self, job_ids):
+        self.asked.append(list(job_ids))
+        return {"OK": True, "Value": {j: {"Status": self.states[j]} for j in job_ids if j in self.states}}
+
+
+def _task_decision(task_id, job_id, from_status="Failed", to_status="Created", kind=DecisionKind.RETRY):
+    return Decision(kind=kind, key=f"outcome:5:{task_id}:{job_id}:-", failure=f"5:{task_id}:{job_id}:-",
+                    transformation_id=5, task_id=task_id, job_id=job_id,
+                    task_change=TaskChange(task_id, job_id, from_status, to_status))  # fmt: skip
+
+
+def test_apply_puts_back_only_tasks_still_on_their_failed_job():
+    tc = TaskTC({1: ("Failed", "100"), 2: ("Submitted", "300"), 3: ("Created", "102"), 4: ("Failed", "103"),
+                 5: ("Running", "104")})  # fmt: skip
+    jobs = JobStates({100: "Failed", 101: "Failed", 102: "Failed", 103: "Rescheduled", 104: "Failed"})
+    decisions = [
+        _task_decision(1, 100),  # put back
+        _task_decision(2, 101),  # already resubmitted: a new job 300
+        _task_decision(3, 102),  # already put back by someone
+        _task_decision(4, 103),  # its job is being rescheduled by DIRAC
+        _task_decision(5, 104, "Running", "Failed", DecisionKind.GIVE_UP),  # given up
+    ]
+    db = StubDB()
+    actions = FailureActions.Actions(db, tc, None, Log(), owner="h:1:1", jobs=jobs)
+    outcome = FailureActions.Outcome()
+    actions.apply(actions.record(decisions, report_only=False, expected_status={}, outcome=outcome), outcome)
+    assert [c for c in tc.calls if c[0] == "set"] == [("set", 5, [1], "Created"), ("set", 5, [5], "Failed")]
+    assert len(jobs.asked) == 1 and len([c for c in tc.calls if c[0] == "get"]) == 1  # in bulk
+    assert (outcome.tasks_changed, outcome.skipped_changes, outcome.applied) == (2, 3, 5)
+    skipped = {k: v for _, result in db.marked.values() for k, v in result.get("Skipped", {}).items()}
+    assert "job 300" in skipped["2"] and "now Created" in skipped["3"] and "no longer Failed" in skipped["4"]
+    # applying again (a recovered Pending decision) changes nothing
+    tc.calls.clear()
+    actions.apply([FailureActions.Action.from_decision(d, i) for i, d in enumerate(decisions, 1)],
+                  FailureActions.Outcome())  # fmt: skip
+    assert [c for c in tc.calls if c[0] == "set"] == []
+
+
+def test_a_task_change_survives_the_db_row():
+    [action] = [FailureActions.Action.from_decision(_task_decision(1, 100), 7)]
+    payload = {"LFNs": [], "Changes": [], "Task": list(action.task_change)}
+    row = {"DecisionID": 7, "Kind": "retry", "TransformationID": 5, "TaskID": 1, "FileChanges": json.dumps(payload)}
+    assert FailureActions.Action.from_row(row) == action
 
 
 def test_group_decisions_puts_the_outcome_first():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,8 @@ from CTAODIRAC.Core.Failures import (
     decide,
     filter_new,
 )
+
+from CTAODIRAC.Core.Failures.decisions import TaskChange, count_task_failures
 
 from ._builders import (
     APPLICATION,
@@ -266,11 +269,109 @@ def test_killed_job_is_recorded_not_retried_unless_asked():
     assert decision.kind is K.RETRY
 
 
-def test_task_without_job_or_without_input():
-    trans = transformation(tasks=[task(11, None, "/a"), task(12, job(102))], file_facts=files(11, "/a"))
-    [decision] = decide(cycle(trans), ACT)
-    assert (decision.kind, decision.task_id) == (K.LEAVE, 12)
-    assert "no input files" in decision.reason
+def test_task_without_job_is_not_a_failure():
+    trans = transformation(tasks=[task(11, None, "/a")], file_facts=files(11, "/a"))
+    assert decide(cycle(trans), ACT) == []
+
+
+# ---------------------------------------------------------------------- tasks without input files (simulation)
+
+
+def sim_task(task_id=3, reason=STALLED, *, status="Failed", job_id=103, job_status="Failed", **failures):
+    """A failed task of a transformation without input files (a simulation run = its task ID); ``failures``:
+    class value to the failures already recorded for the task."""
+    return replace(task(task_id, job(job_id, reason, status=job_status)), status=status, failures=failures)
+
+
+def sim_decide(*tasks, options=ACT, recorded=frozenset()):
+    return decide(cycle(transformation(tasks=tasks, type_="MCSimulation")), options, None, recorded)
+
+
+def test_a_failed_task_without_input_is_put_back_for_a_new_job_of_the_same_task():
+    [decision] = sim_decide(sim_task())
+    assert (decision.kind, decision.task_id, decision.job_id, decision.lfns) == (K.RETRY, 3, 103, ())
+    assert decision.task_change == TaskChange(task_id=3, job_id=103, from_status="Failed", to_status="Created")
+    assert decision.failure_class is F.INFRASTRUCTURE and decision.counts_task
+    assert decision.file_changes == () and decision.changes_anything
+    assert "retry 1 of 5" in decision.reason and "run 3" in decision.reason
+
+
+def test_a_task_still_showing_its_job_running_is_put_back_from_that_status():
+    """The WorkflowTaskAgent copies job statuses into tasks only every 10 minutes: the change expects what the
+    facts saw."""
+    [decision] = sim_decide(sim_task(status="Running"))
+    assert decision.task_change == TaskChange(3, 103, "Running", "Created")
+
+
+@pytest.mark.parametrize(("reason", "cls", "budget"), [(STALLED, "infrastructure", 5), (APPLICATION, "application", 1),
+                                                      (INPUT, "input-data", 3), (UNKNOWN, "unknown", 2)])
+def test_a_task_without_input_has_the_class_budget_counted_per_task(reason, cls, budget):
+    [first] = sim_decide(sim_task(reason=reason))
+    assert first.kind is (K.RETRY if budget else K.GIVE_UP) and first.failure_class.value == cls
+    [retry] = sim_decide(sim_task(reason=reason, **{cls: budget - 1}))
+    assert retry.kind is K.RETRY and f"retry {budget} of {budget}" in retry.reason
+    [given_up] = sim_decide(sim_task(reason=reason, **{cls: budget}))
+    assert given_up.kind is K.GIVE_UP and given_up.counts_task
+    assert given_up.task_change is None  # already Failed: its final status
+    assert f"failure {budget + 1} of this class exceeds the budget of {budget}" in given_up.reason
+    assert "given up, left Failed" in given_up.reason
+    # failures of another class do not use this class's budget
+    [other] = sim_decide(sim_task(reason=reason, software=99))
+    assert other.kind is K.RETRY
+
+
+def test_a_task_given_up_while_it_still_shows_a_running_job_is_set_failed():
+    [decision] = sim_decide(sim_task(reason=APPLICATION, status="Running", application=1))
+    assert decision.kind is K.GIVE_UP
+    assert decision.task_change == TaskChange(3, 103, "Running", "Failed")
+
+
+def test_a_task_without_input_already_put_back_or_done_is_left():
+    for status in ("Created", "Reserved", "Done"):
+        [decision] = sim_decide(sim_task(status=status))
+        assert decision.kind is K.LEAVE and decision.task_change is None, status
+        assert status in decision.reason
+
+
+def test_a_killed_task_without_input_is_left_unless_killed_jobs_are_retried():
+    [decision] = sim_decide(sim_task(reason=("Received Kill signal", ""), job_status="Killed"))
+    assert decision.kind is K.LEAVE and "killed" in decision.reason
+    options = FailureAgentOptions(ReportOnly=False, RetryKilledJobs=True)
+    [decision] = sim_decide(sim_task(reason=("Received Kill signal", ""), job_status="Killed"), options=options)
+    assert decision.kind is K.RETRY and decision.task_change.to_status == "Created"
+
+
+def test_a_task_without_input_is_decided_once_and_its_retries_counted_until_given_up():
+    """Each new job of the task is a new failure; recorded decisions count against the task's budget (as the
+    agent's DB does), so that the task is retried BudgetApplication times, then given up, never twice."""
+    options = FailureAgentOptions(ReportOnly=False, BudgetApplication=2)
+    recorded: list = []
+    kinds = []
+    for attempt in range(4):
+        counts = count_task_failures(recorded).get((1, 3), {})
+        the_task = sim_task(reason=APPLICATION, job_id=200 + attempt, **counts)
+        decisions = sim_decide(the_task, options=options, recorded={d.key for d in recorded})
+        assert sim_decide(the_task, options=options, recorded={d.key for d in recorded + decisions}) == []
+        recorded += decisions
+        kinds.append([d.kind for d in decisions])
+        if decisions and decisions[0].kind is K.GIVE_UP:
+            break
+    assert kinds == [[K.RETRY], [K.RETRY], [K.GIVE_UP]]
+    assert count_task_failures(recorded) == {(1, 3): {"application": 3}}
+    # the file counters know nothing of it: a task has no files
+    assert count_failures(recorded)[0] == {}
+
+
+def test_a_task_change_keeps_the_transformation_from_moving_in_the_same_cycle():
+    trans = transformation(tasks=[sim_task()], type_="MCSimulation", parents={4: "Completed"}, group_size=5,
+                           counts={"Unused": 2})
+    assert [d.kind for d in decide(cycle(trans), ACT)] == [K.RETRY]
+
+
+def test_a_task_decision_record_carries_its_task_change():
+    [decision] = sim_decide(sim_task())
+    record = decision.to_record()
+    assert record["TaskChange"] == [3, 103, "Failed", "Created"] and record["LFNs"] == []
 
 
 # ----------------------------------------------------------------------------------------- site avoidance

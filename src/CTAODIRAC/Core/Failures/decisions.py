@@ -22,7 +22,9 @@ __all__ = [
     "Decision",
     "DecisionKind",
     "FileChange",
+    "TaskChange",
     "count_failures",
+    "count_task_failures",
     "failure_key",
     "filter_new",
     "outcome_key",
@@ -33,9 +35,11 @@ class DecisionKind(StrEnum):
     """What a decision does."""
 
     RETRY = "retry"
-    """The task's files go back to Unused so that a new task processes them."""
+    """The task's files go back to Unused so that a new task processes them; a task without input files (a
+    simulation) goes back to Created so that DIRAC submits a new job for the same task (same run number)."""
     GIVE_UP = "give-up"
-    """The class budget is spent: the task's files are marked Problematic (or MaxReset)."""
+    """The class budget is spent: the task's files are marked Problematic (or MaxReset); a task without input
+    files is left Failed for good."""
     LEAVE = "leave"
     """A failure classified and recorded, with nothing to change (no input files, files already processed,
     given up or in another task, job killed)."""
@@ -66,6 +70,17 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class TaskChange:
+    """One task status change (a task without input files); applied only if the task still has ``from_status``
+    and still points at the failed job ``job_id`` (its ExternalID), i.e. nobody resubmitted it since."""
+
+    task_id: int
+    job_id: int
+    from_status: str
+    to_status: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """One decision of the policy.
 
@@ -91,6 +106,9 @@ class Decision:
         from ``site``).
     file_changes:
         The status changes to apply (may be empty: e.g. a retry of files another agent already reset).
+    task_change:
+        The task status change to apply, for a RETRY or GIVE_UP of a task without input files (None when
+        nothing is to change, e.g. a task given up that is already Failed).
     new_status:
         The transformation or production status to set (FLUSH, COMPLETE, COMPLETE_PRODUCTION).
     reason:
@@ -109,13 +127,22 @@ class Decision:
     rule: str = ""
     lfns: tuple[str, ...] = ()
     file_changes: tuple[FileChange, ...] = ()
+    task_change: TaskChange | None = None
     new_status: str = ""
     reason: str = ""
 
     @property
     def changes_anything(self) -> bool:
         """Whether applying the decision would change something in DIRAC."""
-        return bool(self.file_changes or self.new_status or self.kind is DecisionKind.AVOID_SITE)
+        return bool(
+            self.file_changes or self.task_change or self.new_status or self.kind is DecisionKind.AVOID_SITE
+        )
+
+    @property
+    def counts_task(self) -> bool:
+        """Whether this decision counts against the budget of its task (a retry or give-up of a task without
+        input files), rather than against the budgets of files."""
+        return self.kind in (DecisionKind.RETRY, DecisionKind.GIVE_UP) and not self.lfns and self.task_id is not None
 
     def to_record(self) -> dict[str, Any]:
         """The decision as a flat dict of plain values (for a DB row or JSON)."""
@@ -132,6 +159,12 @@ class Decision:
             "Rule": self.rule,
             "LFNs": list(self.lfns),
             "FileChanges": [[c.lfn, c.from_status, c.to_status] for c in self.file_changes],
+            "TaskChange": (
+                [self.task_change.task_id, self.task_change.job_id, self.task_change.from_status,
+                 self.task_change.to_status]
+                if self.task_change
+                else None
+            ),
             "NewStatus": self.new_status,
             "Reason": self.reason,
         }
@@ -195,3 +228,18 @@ def count_failures(
             key = (decision.transformation_id, decision.site, cls)
             per_site[key] = per_site.get(key, 0) + 1
     return per_file, per_site
+
+
+def count_task_failures(decisions: Iterable[Decision]) -> dict[tuple[int, int], Counter[str]]:
+    """The per-task failure counters the policy expects in a task's facts (tasks without input files):
+    ``(transformation, task)`` to a Counter of class values, one per RETRY or GIVE_UP decision of that task
+    (:attr:`Decision.counts_task`). The agent's DB counts the same (table ``FMDecisionTasks``)."""
+    per_task: dict[tuple[int, int], Counter[str]] = {}
+    for decision in decisions:
+        if not decision.counts_task or decision.failure_class is None or decision.transformation_id is None:
+            continue
+        assert decision.task_id is not None
+        per_task.setdefault((decision.transformation_id, decision.task_id), Counter())[
+            decision.failure_class.value
+        ] += 1
+    return per_task

@@ -81,11 +81,19 @@ class TaskFacts:
         The task's job; None when the task has no job (not submitted yet).
     lfns:
         The task's input files (empty for a task without input, e.g. a simulation).
+    status:
+        The task's status in the TransformationDB (``ExternalStatus``: the status of its job as the
+        WorkflowTaskAgent last copied it, or ``Created`` / ``Reserved`` while it waits for a new job).
+    failures:
+        For a task without input files: how many failures of each class were already recorded for this task
+        (class value to count), from this extension's decisions (its retry budget is counted per task).
     """
 
     task_id: int
     job: JobFacts | None
     lfns: tuple[str, ...] = ()
+    status: str = ""
+    failures: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

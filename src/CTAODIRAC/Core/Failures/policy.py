@@ -4,8 +4,12 @@
 
 - for each failed task whose job is final, cannot be rescheduled any more and has been so for ``MinJobAge``
   seconds: classify the job, then **retry** (files back to Unused), **give up** once the class budget is spent
-  (files to ``GiveUpStatus``) or **leave** (record only: killed job, no input, nothing left to act on), and
+  (files to ``GiveUpStatus``) or **leave** (record only: killed job, nothing left to act on), and
   **avoid the site** for those files after ``SiteBanThreshold`` failures of a ban class at that site;
+- a failed task without input files (a simulation: its run number is its task ID) is retried by putting the
+  task itself back to ``Created``, so that DIRAC's WorkflowTaskAgent submits a new job for the same task, with
+  the same class budgets counted per task; once a budget is spent the task is given up: left ``Failed`` (a
+  final status: nothing of the transformation waits for it any more), the reason recorded;
 - for each transformation whose parents are all Completed: **flush** it when its Unused files are fewer than
   its group size, **complete** it when all its files are processed or given up;
 - for each Active production whose transformations are all Completed: **complete** it.
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from .decisions import Decision, DecisionKind, FileChange, failure_key, filter_new, outcome_key
+from .decisions import Decision, DecisionKind, FileChange, TaskChange, failure_key, filter_new, outcome_key
 from .facts import CycleFacts, FileFacts, JobFacts, ProductionFacts, TaskFacts, TransformationFacts
+from .classes import FailureClass
 from .options import FailureAgentOptions
 from .rules import RuleTable, default_rule_table
 from .statuses import (
@@ -37,10 +43,28 @@ from .statuses import (
     predict_file_status,
 )
 
-__all__ = ["NOT_A_SITE", "decide", "job_is_settled", "task_failure"]
+__all__ = [
+    "NOT_A_SITE",
+    "TASK_GIVE_UP_STATUS",
+    "TASK_QUEUED_STATUSES",
+    "TASK_RETRY_STATUS",
+    "decide",
+    "job_is_settled",
+    "task_failure",
+]
 
 #: Site values that name no real site: failures there never count towards avoiding a site.
 NOT_A_SITE: frozenset[str] = frozenset({"", "ANY", "Unknown", "Multiple"})
+
+#: Task status that makes DIRAC's WorkflowTaskAgent submit a (new) job for a task (``getTasksToSubmit``).
+TASK_RETRY_STATUS = "Created"
+#: Task status of a task without input files that is given up: DIRAC's own final status of a task whose job
+#: failed. The WorkflowTaskAgent keeps it (the job is Failed too), nothing resubmits it.
+TASK_GIVE_UP_STATUS = "Failed"
+#: Task statuses of a task already put back for a new job (by this agent or by hand): nothing more to do.
+TASK_QUEUED_STATUSES: frozenset[str] = frozenset({"Created", "Reserved"})
+#: Task statuses that say the task ended well after all (e.g. its job was rescheduled and succeeded).
+TASK_SUCCESS_STATUSES: frozenset[str] = frozenset({"Done", "Completed", "Processed"})
 
 
 def task_failure(transformation_id: int, task: TaskFacts) -> str:
@@ -149,12 +173,11 @@ def _decide_failures(
                 Decision(kind=DecisionKind.LEAVE, reason=f"{what}: job was killed, RetryKilledJobs is off", **common)
             )
             continue
+        if not task.lfns:
+            decisions.append(_decide_task_without_input(task, job, failure_class, what, options, common))
+            continue
         if not concerned:
-            why = (
-                "the task has no input files"
-                if not task.lfns
-                else "no file left to act on (processed, given up or in another task)"
-            )
+            why = "no file left to act on (processed, given up or in another task)"
             decisions.append(Decision(kind=DecisionKind.LEAVE, reason=f"{what}: {why}", **common))
             continue
 
@@ -209,6 +232,53 @@ def _decide_failures(
                 )
             )
     return decisions
+
+
+def _decide_task_without_input(
+    task: TaskFacts,
+    job: JobFacts,
+    failure_class: FailureClass,
+    what: str,
+    options: FailureAgentOptions,
+    common: Mapping[str, Any],
+) -> Decision:
+    """Retry or give up a failed task that has no input files (a simulation run): the task itself is the unit.
+
+    Its budget is the class budget, counted per task (``task.failures``). A retry puts the task back to
+    ``Created`` (DIRAC then submits a new job for the same task ID, so the same run number); a give-up leaves it
+    ``Failed``. The change expects the task to still point at the failed job, in the status seen now.
+    """
+    status = task.status or ""
+    if status in TASK_QUEUED_STATUSES:
+        return Decision(
+            kind=DecisionKind.LEAVE,
+            reason=f"{what}: the task is already {status}, waiting for a new job",
+            **common,
+        )
+    if status in TASK_SUCCESS_STATUSES:
+        return Decision(kind=DecisionKind.LEAVE, reason=f"{what}: the task is {status} after all", **common)
+    budget = options.budget(failure_class)
+    count = 1 + task.failures.get(failure_class.value, 0)
+    run = f"task {task.task_id} (no input files: run {task.task_id})"
+    if count > budget:
+        change = (
+            TaskChange(task.task_id, job.job_id, status, TASK_GIVE_UP_STATUS)
+            if status != TASK_GIVE_UP_STATUS
+            else None
+        )
+        return Decision(
+            kind=DecisionKind.GIVE_UP,
+            task_change=change,
+            reason=f"{what}: failure {count} of this class exceeds the budget of {budget} retries; {run} given "
+            f"up, left {TASK_GIVE_UP_STATUS}",
+            **common,
+        )
+    return Decision(
+        kind=DecisionKind.RETRY,
+        task_change=TaskChange(task.task_id, job.job_id, status, TASK_RETRY_STATUS),
+        reason=f"{what}: retry {count} of {budget}; {run} back to {TASK_RETRY_STATUS} for a new job",
+        **common,
+    )
 
 
 def _counts_fingerprint(counts: Mapping[str, int]) -> str:
@@ -305,7 +375,7 @@ def decide(
     list[Decision]
         New decisions, failures first (oldest first, per transformation by ID), then transformation and
         production decisions. Transformations out of scope (status, type) are ignored. A transformation with
-        file changes in this cycle gets no flush or complete in the same cycle (its counts are stale).
+        file or task changes in this cycle gets no flush or complete in the same cycle (its counts are stale).
     """
     options = options or FailureAgentOptions()
     rules = rules or default_rule_table()
@@ -315,7 +385,7 @@ def decide(
             continue
         failures = _decide_failures(trans, facts, options, rules, recorded_keys)
         decisions.extend(failures)
-        if not any(decision.file_changes for decision in failures):
+        if not any(decision.file_changes or decision.task_change for decision in failures):
             decisions.extend(_decide_transformation(trans, options))
     for production in sorted(facts.productions, key=lambda p: p.production_id):
         decisions.extend(_decide_production(production, options))

@@ -79,7 +79,7 @@ class FailureManagementAgent(AgentModule):
         options, rules = self.read_options()
         now = datetime.now(UTC)
         sources = DiracSources(self.transformations, self.jobs, self.productions, self.production_db, Operations())
-        actions = Actions(self.db, self.transformations, self.productions, self.log)
+        actions = Actions(self.db, self.transformations, self.productions, self.log, jobs=self.jobs)
         outcome = Outcome()
 
         if not options.report_only:
@@ -110,8 +110,9 @@ class FailureManagementAgent(AgentModule):
             f"Cycle done ({mode})",
             f"{len(gathered.facts.transformations)} transformations in scope, {gathered.changed_jobs} failed jobs "
             f"read, {gathered.new_failures} new, {len(outcome.recorded)} decisions recorded, {outcome.applied} "
-            f"applied ({outcome.files_changed} file changes, {outcome.skipped_changes} skipped as the files had "
-            f"moved on), {outcome.recovered} recovered, {outcome.left_pending} left pending, "
+            f"applied ({outcome.files_changed} file changes, {outcome.tasks_changed} task changes, "
+            f"{outcome.skipped_changes} skipped as the files or tasks had moved on), {outcome.recovered} recovered, "
+            f"{outcome.left_pending} left pending, "
             f"{sources.rpcs + actions.rpcs} RPCs, {time.monotonic() - started:.2f} s, high-water "
             f"{describe_times(gathered.high_water)}",
         )

@@ -2,6 +2,7 @@
 
 Tables (``FailureManagementDB.sql``): ``FMDecisions`` (one row per decision, its idempotency key unique),
 ``FMDecisionFiles`` (the files each retry / give-up counted as failed: the per-file budgets),
+``FMDecisionTasks`` (the same for tasks without input files, e.g. simulation runs: the per-task budgets),
 ``FMSiteBans`` (files kept away from a site), ``FMState`` (the agent's high-water mark).
 
 How a decision is acted on exactly once:
@@ -193,7 +194,10 @@ class FailureManagementDB(DB):
             applied_now = decision.kind is DecisionKind.AVOID_SITE and not report_only
             state = State.REPORT_ONLY if report_only else (State.APPLIED if applied_now else State.PENDING)
             record = decision.to_record()
-            changes = json.dumps({"LFNs": record["LFNs"], "Changes": record["FileChanges"]})
+            payload = {"LFNs": record["LFNs"], "Changes": record["FileChanges"]}
+            if record["TaskChange"]:
+                payload["Task"] = record["TaskChange"]
+            changes = json.dumps(payload)
             result = self._write(
                 _INSERT_DECISION,
                 [
@@ -221,6 +225,13 @@ class FailureManagementDB(DB):
                     " VALUES (%s, %s, %s, %s)",
                     [(decision_id, decision.transformation_id, lfn, record["Class"]) for lfn in decision.lfns],
                     conn,
+                )
+            if decision.counts_task:
+                self._write(
+                    "INSERT IGNORE INTO FMDecisionTasks (DecisionID, TransformationID, TaskID, Class)"
+                    " VALUES (%s, %s, %s, %s)",
+                    [decision_id, decision.transformation_id, decision.task_id, record["Class"]],
+                    conn=conn,
                 )
             if applied_now and decision.lfns:
                 self._updatemany_checked(
@@ -330,6 +341,20 @@ class FailureManagementDB(DB):
             )
             for lfn, cls, count in rows:
                 counts.setdefault(lfn, {})[cls] = int(count)
+        return counts
+
+    def task_failures(self, transformation_id: int, task_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        """Task ID to ``{class: failures recorded}`` (retry and give-up decisions of tasks without input files)."""
+        counts: dict[int, dict[str, int]] = {}
+        for chunk in _chunks(sorted({int(task_id) for task_id in task_ids})):
+            rows = self._rows(
+                "SELECT TaskID, Class, COUNT(*) FROM FMDecisionTasks WHERE TransformationID = %s AND TaskID IN ("
+                + _placeholders(len(chunk))
+                + ") GROUP BY TaskID, Class",
+                [transformation_id, *chunk],
+            )
+            for task_id, cls, count in rows:
+                counts.setdefault(int(task_id), {})[cls] = int(count)
         return counts
 
     def site_failures(self, transformation_ids: Collection[int]) -> dict[int, dict[tuple[str, str], int]]:

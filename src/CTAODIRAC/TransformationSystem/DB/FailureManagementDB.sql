@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS FMDecisionFiles (
     INDEX (TransformationID, LFN)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
 
+-- The tasks without input files (simulation runs) a retry or give-up counted as failed: the per-task budgets.
+CREATE TABLE IF NOT EXISTS FMDecisionTasks (
+    DecisionID BIGINT NOT NULL,
+    TransformationID INTEGER NOT NULL,
+    TaskID INTEGER NOT NULL,
+    Class VARCHAR(32) NOT NULL,
+    PRIMARY KEY (DecisionID),
+    INDEX (TransformationID, TaskID)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
+
 -- Files kept away from a site in a transformation (applied avoid-site decisions).
 CREATE TABLE IF NOT EXISTS FMSiteBans (
     TransformationID INTEGER NOT NULL,

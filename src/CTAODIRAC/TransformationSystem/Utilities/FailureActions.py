@@ -100,9 +100,12 @@ class Action:
     changes: tuple[tuple[str, str, str], ...] = ()
     expected_status: str = ""
     new_status: str = ""
+    task_change: tuple[int, int, str, str] | None = None
+    """``(task, failed job, status expected, new status)`` of a task without input files."""
 
     @classmethod
     def from_decision(cls, decision: Decision, decision_id: int, expected_status: str = "") -> Action:
+        change = decision.task_change
         return cls(
             decision_id=decision_id,
             kind=decision.kind.value,
@@ -112,6 +115,7 @@ class Action:
             changes=tuple((c.lfn, c.from_status, c.to_status) for c in decision.file_changes),
             expected_status=expected_status,
             new_status=decision.new_status,
+            task_change=(change.task_id, change.job_id, change.from_status, change.to_status) if change else None,
         )
 
     @classmethod
@@ -126,7 +130,15 @@ class Action:
             changes=tuple(tuple(change) for change in payload.get("Changes", ())),  # type: ignore[misc]
             expected_status=str(row.get("ExpectedStatus") or ""),
             new_status=str(row.get("NewStatus") or ""),
+            task_change=_task_change(payload.get("Task")),
         )
+
+
+def _task_change(value: Any) -> tuple[int, int, str, str] | None:
+    if not value:
+        return None
+    task_id, job_id, from_status, to_status = value
+    return int(task_id), int(job_id), str(from_status), str(to_status)
 
 
 def _int(value: Any) -> int | None:
@@ -141,6 +153,7 @@ class Outcome:
     duplicates: int = 0
     applied: int = 0
     files_changed: int = 0
+    tasks_changed: int = 0
     skipped_changes: int = 0
     left_pending: int = 0
     recovered: int = 0
@@ -150,10 +163,19 @@ class Outcome:
 class Actions:
     """Records decisions in the DB and applies them through DIRAC's clients."""
 
-    def __init__(self, db: Any, transformations: Any, productions: Any, log: Any, owner: str | None = None):
+    def __init__(
+        self,
+        db: Any,
+        transformations: Any,
+        productions: Any,
+        log: Any,
+        owner: str | None = None,
+        jobs: Any = None,
+    ):
         self.db = db
         self.tc = transformations
         self.pc = productions
+        self.jm = jobs
         self.log = log
         self.owner = owner or owner_id()
         self.rpcs = 0
@@ -219,10 +241,13 @@ class Actions:
     def apply(self, actions: Sequence[Action], outcome: Outcome) -> None:
         """Apply the actions this agent owns; each is marked Applied when done, or left Pending on an error."""
         by_transformation: dict[int, list[Action]] = {}
+        task_actions: dict[int, list[Action]] = {}
         others: list[Action] = []
         for action in actions:
             if action.changes and action.transformation_id is not None:
                 by_transformation.setdefault(action.transformation_id, []).append(action)
+            elif action.task_change and action.transformation_id is not None:
+                task_actions.setdefault(action.transformation_id, []).append(action)
             elif action.kind in (DecisionKind.FLUSH.value, DecisionKind.COMPLETE.value):
                 others.append(action)
             elif action.kind == DecisionKind.COMPLETE_PRODUCTION.value:
@@ -234,6 +259,19 @@ class Actions:
                 self._apply_file_changes(tid, group, outcome)
             except Exception as exc:  # noqa: BLE001 - one transformation's failure must not stop the others
                 self._left_pending(group, f"transformation {tid}: {exc}", outcome)
+        if task_actions:
+            every = [action for group in task_actions.values() for action in group]
+            try:
+                failed_jobs = self._still_failed({action.task_change[1] for action in every if action.task_change})
+            except Exception as exc:  # noqa: BLE001
+                failed_jobs = None
+                self._left_pending(every, f"job statuses: {exc}", outcome)
+            if failed_jobs is not None:
+                for tid, group in sorted(task_actions.items()):
+                    try:
+                        self._apply_task_changes(tid, group, failed_jobs, outcome)
+                    except Exception as exc:  # noqa: BLE001
+                        self._left_pending(group, f"transformation {tid}: {exc}", outcome)
         for action in others:
             try:
                 self._apply_status(action, outcome)
@@ -296,6 +334,53 @@ class Actions:
             self._call(self.tc._getRPC().setFileStatusForTransformation(tid, updates))  # noqa: SLF001
         for action, result in results:
             outcome.files_changed += len(result["Changes"])
+            outcome.skipped_changes += len(result["Skipped"])
+            self._mark(action, result, outcome)
+
+    def _still_failed(self, job_ids: set[int]) -> dict[int, str]:
+        """Job ID to its status now, for the jobs that are still Failed or Killed (one RPC)."""
+        if self.jm is None:
+            raise RuntimeError("no job monitoring client to check the failed jobs")
+        states = self._call(self.jm.getJobsStates(sorted(job_ids)))
+        found = {int(jid): str(attrs.get("Status")) for jid, attrs in states.items()}
+        return {jid: status for jid, status in found.items() if status in ("Failed", "Killed")}
+
+    def _apply_task_changes(
+        self, tid: int, actions: Sequence[Action], failed_jobs: Mapping[int, str], outcome: Outcome
+    ) -> None:
+        """Set the tasks' new statuses (one RPC per new status), each only if the task still points at its failed
+        job, in the status the decision saw, and that job is still Failed or Killed."""
+        task_ids = sorted({action.task_change[0] for action in actions if action.task_change})
+        rows = self._call(
+            self.tc.getTransformationTasks(condDict={"TransformationID": tid, "TaskID": task_ids})
+        )
+        current = {int(row["TaskID"]): (str(row.get("ExternalStatus")), str(row.get("ExternalID"))) for row in rows}
+        to_set: dict[str, list[int]] = {}
+        results: list[tuple[Action, dict[str, Any]]] = []
+        for action in actions:
+            assert action.task_change is not None
+            task_id, job_id, from_status, to_status = action.task_change
+            status, external_id = current.get(task_id, ("", ""))
+            if task_id not in current:
+                skip = "no such task"
+            elif external_id != str(job_id):
+                skip = f"task now has job {external_id}, not the failed job {job_id}"
+            elif status != from_status:
+                skip = f"task now {status}, expected {from_status}"
+            elif job_id not in failed_jobs:
+                skip = f"job {job_id} is no longer Failed or Killed"
+            else:
+                skip = ""
+            if skip:
+                results.append((action, {"Task": {}, "Skipped": {str(task_id): skip}}))
+                continue
+            to_set.setdefault(to_status, []).append(task_id)
+            current[task_id] = (to_status, external_id)
+            results.append((action, {"Task": {str(task_id): [from_status, to_status]}, "Skipped": {}}))
+        for status, ids in sorted(to_set.items()):
+            self._call(self.tc.setTaskStatus(tid, ids, status))
+        for action, result in results:
+            outcome.tasks_changed += len(result["Task"])
             outcome.skipped_changes += len(result["Skipped"])
             self._mark(action, result, outcome)
 

@@ -15,7 +15,7 @@ high-water mark (JobDB ``LastUpdateTime``), minus the failures already decided.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -74,7 +74,8 @@ class Sources(Protocol):
         """JobDB attributes (Status, MinorStatus, ApplicationStatus, Site, LastUpdateTime, JobGroup, JobName)."""
 
     def tasks_of_jobs(self, transformation_ids: Collection[int], job_ids: Collection[int]) -> list[dict[str, Any]]:
-        """Tasks whose ExternalID is one of the jobs: TransformationID, TaskID, ExternalID, InputVector."""
+        """Tasks whose ExternalID is one of the jobs: TransformationID, TaskID, ExternalID, ExternalStatus,
+        InputVector."""
 
     def files(self, transformation_ids: Collection[int], lfns: Collection[str]) -> list[dict[str, Any]]:
         """Transformation files: TransformationID, LFN, Status, ErrorCount, TaskID."""
@@ -96,6 +97,8 @@ class Records(Protocol):
     ) -> set[str]: ...
 
     def file_failures(self, transformation_id: int, lfns: Collection[str]) -> dict[str, dict[str, int]]: ...
+
+    def task_failures(self, transformation_id: int, task_ids: Collection[int]) -> dict[int, dict[str, int]]: ...
 
     def site_failures(self, transformation_ids: Collection[int]) -> dict[int, dict[tuple[str, str], int]]: ...
 
@@ -255,6 +258,7 @@ def gather(
 
     tasks: dict[int, list[TaskFacts]] = {}
     lfns_of: dict[int, set[str]] = {}
+    without_input: dict[int, set[int]] = {}  # transformation to its tasks without input files (per-task budgets)
     if fresh:
         fresh_tids = {job_task[jid][0] for jid in fresh}
         for row in sources.tasks_of_jobs(fresh_tids, fresh):
@@ -266,8 +270,15 @@ def gather(
             if jid not in fresh or job_task[jid][0] != tid:
                 continue
             lfns = _lfns(row.get("InputVector"))
-            tasks.setdefault(tid, []).append(TaskFacts(task_id=int(row["TaskID"]), job=jobs[jid], lfns=lfns))
-            lfns_of.setdefault(tid, set()).update(lfns)
+            tasks.setdefault(tid, []).append(
+                TaskFacts(
+                    task_id=int(row["TaskID"]), job=jobs[jid], lfns=lfns, status=str(row.get("ExternalStatus") or "")
+                )
+            )
+            if lfns:
+                lfns_of.setdefault(tid, set()).update(lfns)
+            else:
+                without_input.setdefault(tid, set()).add(int(row["TaskID"]))
         if any(job_task[jid][1] is None for jid in fresh):
             keys = {
                 outcome_key(failure_key(tid, task.task_id, task.job.job_id, task.job.last_update))
@@ -294,6 +305,12 @@ def gather(
                 task_id=int(task_id) if task_id not in (None, "") else None,
                 failures=failures.get(tid, {}).get(lfn, {}),
             )
+    for tid, task_ids in without_input.items():
+        counted = records.task_failures(tid, task_ids)
+        tasks[tid] = [
+            replace(task, failures=counted.get(task.task_id, {})) if task.task_id in task_ids else task
+            for task in tasks[tid]
+        ]
     site_failures = records.site_failures(tasks) if tasks else {}
 
     # --- transformations that may be flushed or completed -----------------------------------------------------

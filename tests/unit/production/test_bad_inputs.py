@@ -6,9 +6,13 @@ The line of the offending node is marked ``# <-`` in each case.
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
+from pathlib import Path
 
 import pytest
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
 
 NATIVE_HEAD = """\
 format: 1
@@ -458,3 +462,25 @@ def test_several_schema_errors_are_all_reported(run_cli, write_yaml) -> None:
     assert result.code == 2
     assert "defaults.cpu" in result.stderr and "defaults.tags" in result.stderr and "productions" in result.stderr
     assert "3 error(s)" in result.stderr
+
+
+def test_a_cwl_executable_parent_without_outputs_is_refused(run_cli, write_yaml, tmp_path) -> None:
+    """A step described by a CWL tool registers only the files its ``outputs`` name, as any executable step:
+    with children and no ``outputs`` they would starve (it was accepted)."""
+    (tmp_path / "job").mkdir()
+    shutil.copy(EXAMPLES / "cwl" / "job" / "count_events.cwl", tmp_path / "job" / "count_events.cwl")
+    text = NATIVE_HEAD + (
+        "productions:\n  - name: p\n    steps:\n"
+        "      - name: e  # <-\n        kind: executable\n        executable: python3\n        cwl: job/count_events.cwl\n"
+        "        input: dl0\n        output: {data_level: 1}\n"
+        "      - {name: f, kind: ctapipe-process, parents: [e]}\n"
+    )
+    path = write_yaml(text, "bad.yaml")
+    result = run_cli(str(path))
+    assert result.code == 2, result.stdout + result.stderr
+    assert re.search(rf"^error: {re.escape(str(path))}:10:\d+: productions\[0\]\.steps\[0\]\.outputs: .*has children \(f\) "
+                     "but its jobs collect no files", result.stderr, re.M), result.stderr
+    # with the files it writes named, the same step is accepted
+    fixed = write_yaml(text.replace("        input: dl0\n", "        input: dl0\n        outputs: ['*.txt']\n", 1),
+                       "fixed.yaml")
+    assert run_cli(str(fixed)).code == 0

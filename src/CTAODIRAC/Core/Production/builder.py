@@ -465,7 +465,7 @@ def _plan_step(
     if children[step.name] and not output_query:
         raise _error(step.path + ("output",), f"{step.origin} has children but no output metadata")
     outputs = _outputs(spec_step)
-    if children[step.name] and isinstance(spec_step, ExecutableStep) and not outputs and spec_step.cwl is None:
+    if children[step.name] and isinstance(spec_step, ExecutableStep) and not outputs:
         raise _error(
             step.path + ("outputs",),
             f"{step.origin} has children ({', '.join(children[step.name])}) but its jobs collect no files: "

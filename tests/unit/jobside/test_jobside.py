@@ -87,6 +87,22 @@ def test_software_setups():
     assert Software(kind="container", location="img.sif").wrap(["tool"])[-2:] == ["img.sif", "tool"]
 
 
+def test_a_software_setup_missing_on_the_worker_is_said(tmp_path):
+    area = tmp_path / "env"
+    (area / "bin").mkdir(parents=True)
+    tool = area / "bin" / "ctapipe-process"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert Software(kind="venv", location=str(area)).missing("ctapipe-process", path="") is None
+    assert "not found" in Software(kind="venv", location=str(area)).missing("ctapipe-merge", path="")
+    # the area is not mounted on this worker (e.g. CVMFS)
+    problem = Software(kind="path", location=str(tmp_path / "cvmfs")).missing("ctapipe-process", path="")
+    assert problem == f"software area {tmp_path / 'cvmfs' / 'bin'} not found on this worker"
+    assert Software().missing("ctapipe-process", path=str(area / "bin")) is None
+    assert Software().missing("ctapipe-process", path="") == "'ctapipe-process' not found on the worker's PATH"
+    assert Software(kind="container", location="img.sif").missing("anything", path="") is None
+
+
 def test_output_lfn_and_file_metadata():
     cfg = _config("ctapipe-merge", output_metadata={"split": {"=": "performance"}, "particle": {"=": "gamma"},
                                                     "nsb": {"in": [1, 5]}},

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import os
 import re
 import shlex
+import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +56,23 @@ class Software(_Frozen):
     ``container``: run inside the image ``location`` (apptainer); ``venv``: a Python or conda environment."""
     location: str = ""
     """Directory, environment or image, depending on ``kind``."""
+
+    def missing(self, program: str, path: str | None = None) -> str | None:
+        """Why ``program`` cannot be run in this setup on this worker (None: it can be found), e.g. a software
+        area that is not mounted here. ``path``: the worker's PATH (default: this process's). Containers are
+        not looked into (the image is the container runtime's business)."""
+        if self.kind == "container":
+            return None
+        search = os.environ.get("PATH", "") if path is None else path
+        if self.kind in ("path", "venv"):
+            area = Path(self.location) / "bin"
+            if not area.is_dir():
+                return f"software area {area} not found on this worker"
+            search = f"{area}{os.pathsep}{search}"
+        if shutil.which(program, path=search) is None:
+            where = f" in {Path(self.location) / 'bin'} or" if self.kind in ("path", "venv") else ""
+            return f"'{program}' not found{where} on the worker's PATH"
+        return None
 
     def wrap(self, command: list[str]) -> list[str]:
         """The command run in this software setup."""

@@ -4,7 +4,8 @@ output, sending the failover request.
 
 Exit codes (DIRAC's workflow then sets ApplicationStatus ``'<command>' Exited With Status <n>``):
 :data:`EXIT_PAYLOAD` the payload failed or did not produce its outputs; :data:`EXIT_INPUT` an input is
-missing; :data:`EXIT_UPLOAD` an output could not be stored or registered.
+missing; :data:`EXIT_UPLOAD` an output could not be stored or registered; :data:`EXIT_SOFTWARE` the step's
+program or software area is not there on this worker (nothing was run).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from DIRAC import gLogger
 
 from CTAODIRAC.Core.JobSide import send_once
 
-__all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
+__all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_SOFTWARE", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
            "missing_locally", "store_output"]
 
-EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD = 1, 2, 3
+EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD, EXIT_SOFTWARE = 1, 2, 3, 4
 
 StoreResult = Literal["registered", "failover", "failed"]
 

@@ -8,8 +8,10 @@ CONFIG is the step configuration (CTAODIRAC.Core.JobSide.StepConfig, base64 JSON
 are already in the working directory (DIRAC's input data policy). In order:
 
 1. fetch the step's configuration files and, for apply-models, the model files its query finds;
-2. run the payload, with @{run_number}, @{task_id}, @{transformation_id}, @{showers} replaced in its options
-   and the same values in its environment (CTAODIRAC_RUN_NUMBER...); a non-zero exit ends the job Failed with
+2. check that the step's program is there in its software setup (else exit 4, MinorStatus "Application not
+   found": a software problem of this worker, not the application's), then run the payload, with
+   @{run_number}, @{task_id}, @{transformation_id}, @{showers} replaced in its options and the same values in
+   its environment (CTAODIRAC_RUN_NUMBER...); a non-zero exit ends the job Failed with
    ApplicationStatus "'<program>' Exited With Status <n>" and the input files untouched (Assigned), for the
    failure agent to act on. Simulation and executable steps collect as outputs the files the payload wrote
    that match the step's output patterns (each pattern must match one at least);
@@ -32,6 +34,7 @@ from DIRAC.Core.Base.Script import Script
 from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     EXIT_INPUT,
     EXIT_PAYLOAD,
+    EXIT_SOFTWARE,
     EXIT_UPLOAD,
     commit_request,
     fail,
@@ -124,6 +127,8 @@ def main() -> None:
         config = with_job_values(config, values)
     except ValueError as exc:
         fail(report, EXIT_PAYLOAD, f"Bad options: {exc}", "Application Finished With Errors")
+    if (problem := config.software.missing(config.program)) is not None:
+        fail(report, EXIT_SOFTWARE, f"Software not found: {problem}", "Application not found")
     command, outputs = payload_command(config, local_inputs, models, task_id, particles)
     log.notice("Running", " ".join(command))
     report.setApplicationStatus(f"Running {config.program}", sendFlag=True)

@@ -44,7 +44,9 @@ def test_text_output_names_class_and_rule():
             "'ctapipe-process' Exited With Status 2",
             {"class": "application", "rule": "ApplicationErrors"},
         ),
-        ("Payload failed", "", {"class": "unknown", "rule": "NoMatch"}),
+        # "Payload failed" (DIRAC's JobAgent) is infrastructure since the rules follow DIRAC's messages
+        ("Payload failed", "", {"class": "infrastructure", "rule": "WrapperException"}),
+        ("Something no rule knows", "", {"class": "unknown", "rule": "NoMatch"}),
     ],
 )
 def test_json_is_exactly_class_and_rule(minor, application, expected):
@@ -57,7 +59,7 @@ def test_json_is_exactly_class_and_rule(minor, application, expected):
 
 
 def test_no_match_in_text_mode():
-    result = run("--status", "Failed", "--minor-status", "Payload failed", "--application-status", "")
+    result = run("--status", "Failed", "--minor-status", "Something no rule knows", "--application-status", "")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == ["class: unknown", "rule:  NoMatch (no rule matched)"]
 

@@ -91,7 +91,9 @@ def test_rescheduling_minor_statuses_match_dirac():
         ("UPLOADING_JOB_OUTPUTS", FailureClass.OUTPUT_UPLOAD),
         ("FAILED_SENDING_REQUESTS", FailureClass.OUTPUT_UPLOAD),
         ("APP_ERRORS", FailureClass.APPLICATION),
-        ("APP_NOT_FOUND", FailureClass.APPLICATION),
+        # a missing executable is a missing software set-up, not an application crash (issue 11); every
+        # constant is checked in test_dirac_failure_messages.py
+        ("APP_NOT_FOUND", FailureClass.SOFTWARE),
     ],
 )
 def test_dirac_minor_status_constants_are_classified(constant, expected):

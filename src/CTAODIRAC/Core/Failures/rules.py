@@ -64,6 +64,13 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "pilot not running",
         "Priority": "100",
     },
+    # DIRAC's StalledJobAgent fails a Stalled job whose pilot still runs but that sent no sign of life for
+    # FailedTimeHours: "Stalling for more than <n> sec"
+    "NoSignOfLife": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^Stalling for more than",
+        "Priority": "105",
+    },
     "WatchdogStalled": {
         "Class": "infrastructure",
         "MinorStatus": "re:identified (this|the) job as stalled|\\bstalled\\b",
@@ -84,10 +91,26 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "re:disk space|no space left on device|disk quota",
         "Priority": "140",
     },
+    # the Watchdog could not measure what it must check (start time, disk space, CPU, load average): DIRAC
+    # reports that reason as the MinorStatus of the job it stopped
+    "WatchdogCheck": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^(Job start time could not be established|Available disk space could not be established"
+        "|Missing (WallClockTime|CPUConsumed) info|Job exceeded maximum load average"
+        "|Job load average not established)$",
+        "Priority": "145",
+    },
     "KillSignal": {
         "Class": "infrastructure",
         "MinorStatus": "re:kill(ed)? signal|killed by signal|SIGTERM|SIGKILL",
         "Priority": "150",
+    },
+    # a kill through DIRAC (operator, owner, StalledJobAgent) sets Killed / "Marked for termination": it came
+    # from outside the job, like the Kill signal the Watchdog then receives
+    "MarkedForTermination": {
+        "Class": "infrastructure",
+        "MinorStatus": "Marked for termination",
+        "Priority": "151",
     },
     # DIRAC stopped rescheduling a job whose last attempt could not get its input data (the job wrapper set
     # this ApplicationStatus before asking for the reschedule): the cause is the input, not the site
@@ -97,12 +120,43 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "ApplicationStatus": "re:^Failed Input Data Resolution",
         "Priority": "155",
     },
+    "ReschedulingsInputSandbox": {
+        "Class": "input-data",
+        "MinorStatus": "Maximum of reschedulings reached",
+        "ApplicationStatus": "re:^Failed Downloading InputSandbox",
+        "Priority": "156",
+    },
+    "ReschedulingsOutputs": {
+        "Class": "output-upload",
+        "MinorStatus": "Maximum of reschedulings reached",
+        "ApplicationStatus": "re:^Failed Uploading Outputs",
+        "Priority": "157",
+    },
+    # the JobAgent's software installation (the VO's SoftwareDistModule) failed on the last attempt
+    "ReschedulingsSoftware": {
+        "Class": "software",
+        "MinorStatus": "Maximum of reschedulings reached",
+        "ApplicationStatus": "re:software",
+        "Priority": "158",
+    },
     "MaxReschedulings": {
         "Class": "infrastructure",
         "MinorStatus": "Maximum of reschedulings reached",
         "Priority": "160",
     },
-    # --- software: software setup, CVMFS, containers ---------------------------------------------------
+    # DIRAC could not get a service it needs to place the job (the data manager or catalog of the VO), or the
+    # JobAgent got an incomplete answer from the Matcher: the system, not the job
+    "ServiceUnavailable": {
+        "Class": "infrastructure",
+        "ApplicationStatus": "re:^Failed to instantiate (DataManager|FileCatalog)",
+        "Priority": "170",
+    },
+    "MatcherReply": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^Matcher (did not return|returned null) ",
+        "Priority": "175",
+    },
+    # --- software: software setup, CVMFS, containers, the executable itself -----------------------------
     "SoftwareSetup": {
         "Class": "software",
         "MinorStatus": "re:software",
@@ -133,6 +187,20 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "ApplicationStatus": "re:apptainer|singularity|container",
         "Priority": "250",
     },
+    # DIRAC's job wrapper found no executable (none in the job, or not at the path given): the software is
+    # missing where the job runs, the application never started
+    "ApplicationNotFound": {
+        "Class": "software",
+        "MinorStatus": "Application not found",
+        "Priority": "260",
+    },
+    # the wrapper could not run the payload's process at all (DIRAC's systemCall failed: interpreter or
+    # executable format): the software set-up, not a crash of the application
+    "ApplicationThreadFailed": {
+        "Class": "software",
+        "MinorStatus": "Application thread failed",
+        "Priority": "270",
+    },
     # --- input data ------------------------------------------------------------------------------------
     "InputDataResolution": {
         "Class": "input-data",
@@ -149,8 +217,23 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
     "NoSiteForInputData": {
         "Class": "input-data",
         "MinorStatus": "JobScheduling optimizer",
-        "ApplicationStatus": "Impossible InputData * Site requirements",
+        "ApplicationStatus": "re:^(Impossible InputData \\* Site requirements|Site candidates do not have all the "
+        "input data|Stage not allowed|Cannot find tape replicas)",
         "Priority": "315",
+    },
+    # DIRAC's JobScheduling optimizer fails a production job whose input file is not in the catalog or has
+    # no replica at any SE: "No such file or directory ( 2 : File not in FC)" / "( 2 : File not at <SEs>)"
+    "InputFileAbsent": {
+        "Class": "input-data",
+        "MinorStatus": "JobScheduling optimizer",
+        "ApplicationStatus": "re:No such file or directory|File not (in FC|at )",
+        "Priority": "316",
+    },
+    # DIRAC's InputData optimizer found no replica, or no site holding all of them
+    "InputDataOptimizer": {
+        "Class": "input-data",
+        "MinorStatus": "re:^(InputData optimizer|No candidate sites available)$",
+        "Priority": "317",
     },
     "InputDataDownload": {
         "Class": "input-data",
@@ -190,6 +273,18 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "Uploading Output Sandbox",
         "Priority": "430",
     },
+    "OutputSandboxResolution": {
+        "Class": "output-upload",
+        "MinorStatus": "Resolving Output Sandbox",
+        "Priority": "435",
+    },
+    # DIRAC's DataRecoveryAgent fails a Done job whose outputs are missing (or whose input another task
+    # processed); it sets the files itself
+    "ForcedFailedByDataRecovery": {
+        "Class": "output-upload",
+        "MinorStatus": "Job forced to Failed",
+        "Priority": "445",
+    },
     "OutputUploadStep": {
         "Class": "output-upload",
         "ApplicationStatus": "re:fail(ed|ure)? (to )?upload|upload(ing)? (of )?output.*fail",
@@ -212,10 +307,49 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "ApplicationStatus": "re:Exited With Status -?[1-9][0-9]*",
         "Priority": "510",
     },
-    "ApplicationNotFound": {
+    # a job whose description DIRAC cannot read (JDL syntax, no JobID): a new task gets the same description
+    "JobDescription": {
         "Class": "application",
-        "MinorStatus": "Application not found",
+        "MinorStatus": "re:JDL",
         "Priority": "520",
+    },
+    # the job wrapper ends a failed payload Failed and its MinorStatus says only that requests were sent
+    # (or done, after the RMS): the payload did not succeed; the exit status rules above go first
+    "FailedWithRequests": {
+        "Class": "application",
+        "Status": "Failed",
+        "MinorStatus": "re:^(Pending Requests|Requests done)$",
+        "Priority": "530",
+    },
+    # --- infrastructure after all: the wrapper or the pilot stopped without a reason of its own ----------
+    # an exception in DIRAC's job wrapper, or the wrapper process ending while the job still ran (the
+    # JobAgent's "Payload failed"); an exit status in ApplicationStatus goes first (application rules above)
+    "WrapperException": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^(Exception During Execution|Payload failed)$",
+        "Priority": "600",
+    },
+    # the job failed while its MinorStatus still named a step DIRAC was in: nothing reported a reason, the
+    # job wrapper or its pilot stopped there
+    "WrapperStopped": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^(Application|Job Initialization|Job Wrapper Initialization|JobWrapper execution"
+        "|Application thread did not complete|Application Finished Successfully|Output Sandbox Uploaded"
+        "|Output Data Uploaded|Pilot Agent Submission)$",
+        "Priority": "610",
+    },
+    # an optimizer (JobPath, JobSanity, JobScheduling, or a VO's own) failed the job before any pilot took
+    # it, with a reason not matched above (no site to run at, a WMS database error)
+    "Optimizer": {
+        "Class": "infrastructure",
+        "MinorStatus": "re:^\\w+ optimizer$",
+        "Priority": "620",
+    },
+    # any other Killed job (e.g. "Requests done" once the RMS finished the requests of a killed job)
+    "Killed": {
+        "Class": "infrastructure",
+        "Status": "Killed",
+        "Priority": "630",
     },
 }
 

@@ -28,6 +28,9 @@ REALISTIC = [
      "RunStepUpload"),
     ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 1", F.APPLICATION,
      "ApplicationErrors"),
+    ("Failed", "Application Finished With Errors", "'dirac-ctao-run-step' Exited With Status 4", F.SOFTWARE,
+     "RunStepSoftware"),
+    ("Failed", "Application not found", "'dirac-ctao-run-step' Exited With Status 4", F.SOFTWARE, "ApplicationNotFound"),
     # dirac-ctao-cwl-run (a CWL job's worker command) uses the same exit codes
     ("Failed", "Application Finished With Errors", "dirac-ctao-cwl-run Exited With Status 2", F.INPUT_DATA,
      "RunStepInput"),

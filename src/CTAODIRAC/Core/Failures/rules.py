@@ -194,6 +194,12 @@ DEFAULT_RULES: dict[str, dict[str, str]] = {
         "MinorStatus": "Application not found",
         "Priority": "260",
     },
+    # dirac-ctao-run-step exits 4 when the step's program or software area is not on the worker (nothing ran)
+    "RunStepSoftware": {
+        "Class": "software",
+        "ApplicationStatus": "re:'?dirac-ctao-run-step'? Exited With Status 4$",
+        "Priority": "265",
+    },
     # the wrapper could not run the payload's process at all (DIRAC's systemCall failed: interpreter or
     # executable format): the software set-up, not a crash of the application
     "ApplicationThreadFailed": {

@@ -344,7 +344,16 @@ PRODUCTION_CASES = [
     ),
 ]
 
-LEGACY_CASES = [
+#: Valid parts of the legacy cases (CTADIRAC 3.3.1 builds with them): each case has one mistake, marked ``# <-``.
+LEGACY_SIM = (
+    "{type: MCSimulation, version: v1, site: Paranal, particle: gamma, pointing_dir: South, moon: dark,"
+    " n_shower: 10}"
+)
+LEGACY_PROCESS = "{type: CtapipeProcessing, version: v0.19.2, data_level: 2, output_extension: DL2.h5}"
+LEGACY_MERGE = "{type: Merging, version: v0.19.2, group_size: 5, output_extension: merged.DL2.h5}"
+LEGACY_COMMON = "Common: {MCCampaign: Prod6, configuration_id: 15, base_path: /ctao/tests}\n"
+
+_LEGACY_CASES = [
     (
         "legacy-unknown-type",
         "ProdSteps:\n  - ID: 1\n    job_config: {type: CtapipeProces}  # <-\n",
@@ -353,75 +362,85 @@ LEGACY_CASES = [
     ),
     (
         "legacy-unknown-moon",
-        "ProdSteps:\n  - ID: 1\n    input_meta_query: {moon: blue}  # <-\n    job_config: {type: CtapipeProcessing}\n",
+        f"ProdSteps:\n  - ID: 1\n    input_meta_query: {{moon: blue}}  # <-\n    job_config: {LEGACY_PROCESS}\n",
         "ProdSteps[0].input_meta_query.moon",
         "allowed: dark, half, full",
     ),
     (
         "legacy-unknown-pointing",
         "ProdSteps:\n  - ID: 1\n    input_meta_query: {pointing_dir: East}  # <-\n"
-        "    job_config: {type: CtapipeProcessing}\n",
+        f"    job_config: {LEGACY_PROCESS}\n",
         "ProdSteps[0].input_meta_query.pointing_dir",
         "allowed: North, South",
     ),
     (
         "legacy-duplicate-id",
-        "ProdSteps:\n  - ID: 1\n    job_config: {type: MCSimulation}\n  - ID: 1  # <-\n"
-        "    job_config: {type: MCSimulation}\n",
+        f"ProdSteps:\n  - ID: 1\n    job_config: {LEGACY_SIM}\n  - ID: 1  # <-\n    job_config: {LEGACY_SIM}\n",
         "ProdSteps[1].ID",
         "duplicate step ID 1",
     ),
     (
         "legacy-bad-id",
-        "ProdSteps:\n  - ID: 0  # <-\n    job_config: {type: MCSimulation}\n",
+        f"ProdSteps:\n  - ID: 0  # <-\n    job_config: {LEGACY_SIM}\n",
         "ProdSteps[0].ID",
         "must be >= 1",
     ),
     (
         "legacy-dangling-parent",
-        "ProdSteps:\n  - ID: 1\n    input_meta_query: {parentID: 9}  # <-\n    job_config: {type: Merging}\n",
+        f"ProdSteps:\n  - ID: 1\n    input_meta_query: {{parentID: 9}}  # <-\n    job_config: {LEGACY_MERGE}\n",
         "ProdSteps[0].input_meta_query.parentID",
         "no step with ID 9",
     ),
     (
         "legacy-cycle",
-        "ProdSteps:\n  - ID: 1\n    input_meta_query: {parentID: 2}  # <-\n    job_config: {type: Merging}\n"
-        "  - ID: 2\n    input_meta_query: {parentID: 1}\n    job_config: {type: Merging}\n",
+        f"ProdSteps:\n  - ID: 1\n    input_meta_query: {{parentID: 2}}  # <-\n    job_config: {LEGACY_MERGE}\n"
+        f"  - ID: 2\n    input_meta_query: {{parentID: 1}}\n    job_config: {LEGACY_MERGE}\n",
         "ProdSteps[0].input_meta_query.parentID",
         "cyclic parentID: 1 -> 2 -> 1",
     ),
     (
         "legacy-unknown-step-key",
-        "ProdSteps:\n  - ID: 1\n    job_conf: {type: Merging}  # <-\n",
+        f"ProdSteps:\n  - ID: 1\n    job_conf: {LEGACY_MERGE}  # <-\n",
         "ProdSteps[0].job_conf",
         "did you mean 'job_config'",
     ),
     (
         "legacy-unknown-common-key",
-        "ProdSteps:\n  - ID: 1\n    job_config: {type: MCSimulation}\nCommon:\n  MCCampain: x  # <-\n",
+        f"ProdSteps:\n  - ID: 1\n    job_config: {LEGACY_SIM}\n"
+        "Common:\n  MCCampaign: Prod6\n  configuration_id: 15\n  MCCampain: x  # <-\n",
         "Common.MCCampain",
         "did you mean 'MCCampaign'",
     ),
     (
         "legacy-sim-with-parent",
-        "ProdSteps:\n  - ID: 1\n    job_config: {type: MCSimulation}\n  - ID: 2\n"
-        "    input_meta_query: {parentID: 1}  # <-\n    job_config: {type: MCSimulation}\n",
+        f"ProdSteps:\n  - ID: 1\n    job_config: {LEGACY_SIM}\n  - ID: 2\n"
+        f"    input_meta_query: {{parentID: 1}}  # <-\n    job_config: {LEGACY_SIM}\n",
         "ProdSteps[1].input_meta_query.parentID",
         "has no input",
     ),
     (
         "legacy-empty-input",
-        "ProdSteps:\n  - ID: 1\n    input_meta_query: {}  # <-\n    job_config: {type: CtapipeProcessing}\n",
+        f"ProdSteps:\n  - ID: 1\n    input_meta_query: {{}}  # <-\n    job_config: {LEGACY_PROCESS}\n",
         "ProdSteps[0].input_meta_query",
         "input query is empty",
     ),
     (
         "legacy-bad-zenith",
         "ProdSteps:\n  - ID: 1\n    input_meta_query: {zenith_angle: high}  # <-\n"
-        "    job_config: {type: CtapipeProcessing}\n",
+        f"    job_config: {LEGACY_PROCESS}\n",
         "ProdSteps[0].input_meta_query.zenith_angle",
         "must be a number",
     ),
+    (
+        "legacy-no-common",
+        f"ProdSteps:  # <-\n  - ID: 1\n    job_config: {LEGACY_SIM}\n",
+        "Common",
+        "required",
+    ),
+]
+LEGACY_CASES = [
+    (case_id, text if "Common" in text or case_id == "legacy-no-common" else text + LEGACY_COMMON, path, fragment)
+    for case_id, text, path, fragment in _LEGACY_CASES
 ]
 
 ALL = (

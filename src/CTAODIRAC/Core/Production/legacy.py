@@ -9,6 +9,7 @@ Merging without ``group_size`` uses 1, ``parentID`` together with ``dataset`` is
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -39,6 +40,22 @@ DATA_LEVELS = {"MC0": -3, "R0": -2, "R1": -1, "DL0": 0, "DL1": 1, "DL2": 2, "DL3
 POINTINGS = {"North": 180, "South": 0}
 #: moon -> nsb.
 MOONS = {"dark": 1, "half": 5, "full": 19}
+#: The moon settings a simulation can run (sim_telarray simulates cumulatively: dark, then half, then full moon).
+SIMULATION_MOONS = (["dark"], ["dark", "half"], ["dark", "half", "full"])
+#: The primary particles CORSIKA knows (CTADIRAC's MCPipeJob.set_particle).
+PARTICLES = ("gamma", "gamma-diffuse", "electron", "proton", "helium", "muon")
+#: The sites.
+SITES = ("Paranal", "LaPalma")
+#: The divergent-pointing angle sets a simulation can run (CTADIRAC's MCPipeJob.set_div_ang).
+SIMULATION_DIV_ANGS = (["0.0022", "0.0043", "0.008", "0.01135", "0.01453"], ["0.0121", "0.046"])
+#: sct settings of a simulation (sim_telarray's SCT options); the output records sct "True".
+SIMULATION_SCTS = ("all", "non-alpha")
+#: Defaults of a simulation step's output metadata when job_config does not give them (CTADIRAC's MCPipeJob).
+SIMULATION_DEFAULTS = {"array_layout": "Prod6-Hyperarray", "thetaP": 20.0}
+#: Keys a simulation step must give (CTADIRAC crashes or refuses without them).
+SIMULATION_REQUIRED = ("version", "site", "particle", "pointing_dir", "moon", "n_shower")
+#: Keys a processing step's output needs (from its input query or job_config; CTADIRAC crashes without them).
+PROCESSING_REQUIRED = ("array_layout", "site", "phiP", "thetaP")
 
 
 class LegacyType:
@@ -53,7 +70,7 @@ class LegacyType:
         self.program = program
         self.category = category
         self.data_level = data_level
-        """Output data level when ``job_config`` gives none (``None``: the input's)."""
+        """Output data level when neither ``job_config`` nor the input query gives one."""
 
     @property
     def simulation(self) -> bool:
@@ -66,12 +83,12 @@ _LEGACY_OUTPUTS = {**DEFAULT_SIMULATION_OUTPUTS, "simpipe": DEFAULT_SIMULATION_O
 _TYPES = [
     LegacyType("MCSimulation", "MCSimulation", "mc-simulation", "sim_telarray", "tel_sim", -1),
     LegacyType("SimPipe", "MCSimulation", "mc-simulation", "simpipe", "tel_sim", -1),
-    LegacyType("SimTelProcessing", "DataReprocessing", "executable", "sim_telarray", "tel_sim", None),
+    LegacyType("SimTelProcessing", "DataReprocessing", "executable", "sim_telarray", "tel_sim", -1),
     LegacyType("CtapipeProcessing", "DataReprocessing", "ctapipe-process", "ctapipe-process", "analysis", 2),
     LegacyType("EvnDispProcessing", "DataReprocessing", "executable", "evndisp", "analysis", 1),
-    LegacyType("Merging", "Merging", "ctapipe-merge", "ctapipe-merge", "analysis", None),
+    LegacyType("Merging", "Merging", "ctapipe-merge", "ctapipe-merge", "analysis", 2),
     LegacyType(
-        "CtapipeTrainEnergy", "Training", "ctapipe-train-energy", "ctapipe-train-energy-regressor", "analysis", None
+        "CtapipeTrainEnergy", "Training", "ctapipe-train-energy", "ctapipe-train-energy-regressor", "analysis", 2
     ),
     LegacyType(
         "CtapipeTrainClassifier",
@@ -79,7 +96,7 @@ _TYPES = [
         "ctapipe-train-classifier",
         "ctapipe-train-particle-classifier",
         "analysis",
-        None,
+        2,
     ),
     LegacyType("CtapipeApplyModels", "ApplyModel", "ctapipe-apply-models", "ctapipe-apply-models", "analysis", 2),
 ]
@@ -137,6 +154,18 @@ class LegacyJobConfig(BaseModel):
     data_level: int | str | None = None
     """Output data level (number or MC0, R0, R1, DL0..DL3)."""
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # YAML reads 2024 as a number and 2020-06-28 as a date: their text is the version (CTADIRAC: str(value))
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) or isinstance(value, datetime.date):
+            return value.isoformat() if isinstance(value, datetime.date) else str(value)
+        if isinstance(value, float):
+            raise ValueError(f"YAML reads this version as the number {value!r}: write it in quotes")
+        return value
+
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
@@ -171,12 +200,18 @@ class LegacyStep(_Legacy):
 class LegacyCommon(_Legacy):
     """``Common``: applies to every step."""
 
-    MCCampaign: str | None = None
+    MCCampaign: str
     """Campaign name (metadata)."""
-    configuration_id: int | None = None
+    configuration_id: int
     """Configuration ID (metadata)."""
     base_path: str | None = None
     """Root of the output directories in the file catalog."""
+
+    @field_validator("MCCampaign", mode="before")
+    @classmethod
+    def _campaign_text(cls, value: Any) -> Any:
+        # YAML reads MCCampaign: 2024 as a number; the catalog field is text
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class LegacyFile(_Legacy):
@@ -184,7 +219,7 @@ class LegacyFile(_Legacy):
 
     ProdSteps: list[LegacyStep] = Field(min_length=1)
     """The steps."""
-    Common: LegacyCommon = Field(default_factory=LegacyCommon)
+    Common: LegacyCommon
     """Settings for every step."""
 
 
@@ -214,11 +249,15 @@ def translate(key: str, value: Any, path: KeyPath) -> tuple[str, Any]:
     if key == "pointing_dir":
         out = []
         for item in _each(value):
-            match = next((name for name in POINTINGS if str(item).lower() == name.lower()), None)
-            if match is None:
+            if item not in POINTINGS:
                 raise _err(path, f"unknown pointing_dir {item!r}; allowed: {', '.join(POINTINGS)}")
-            out.append(POINTINGS[match])
+            out.append(POINTINGS[item])
         return "phiP", _one_or_list(out)
+    if key in ("particle", "site"):
+        allowed = PARTICLES if key == "particle" else SITES
+        for item in _each(value):
+            if item not in allowed:
+                raise _err(path, f"unknown {key} {item!r}; allowed: {', '.join(allowed)}")
     if key == "zenith_angle":
         return "thetaP", _one_or_list([_number(item, path, "zenith_angle") for item in _each(value)])
     if key == "moon":
@@ -229,13 +268,59 @@ def translate(key: str, value: Any, path: KeyPath) -> tuple[str, Any]:
             out.append(MOONS[item])
         return "nsb", _one_or_list(out)
     if key in ("sct", "div_ang"):
-        return key, _one_or_list([str(item) for item in _each(value)])
+        if isinstance(value, list):
+            raise _err(path, f"{key} is one value here, got a list")
+        return key, str(value)
     if isinstance(value, Mapping):
         return key, dict(value)
     for item in _each(value):
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise _err(path, f"metadata '{key}' must be a string or a number (or a list of them), got {item!r}")
     return key, value
+
+
+def _comma_list(value: Any) -> list[str]:
+    """A list, or a comma-separated string (CTADIRAC splits ``"dark, half"``), as a list of stripped strings."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items]
+
+
+def _simulation_metadata(config: LegacyJobConfig, path: KeyPath) -> dict[str, Any]:
+    """The metadata a simulation's job_config sets (CTADIRAC's MCPipeJob rules), checked."""
+    extra = config.model_extra or {}
+    given = {**extra, **config.model_dump(exclude_none=True)}
+    for key in SIMULATION_REQUIRED:
+        if given.get(key) is None:
+            raise _err(path + (key,), f"a {config.type} step needs '{key}'")
+    metadata: dict[str, Any] = {}
+    for key in ("array_layout", "site", "particle", "pointing_dir", "zenith_angle"):
+        if given.get(key) is not None:
+            new_key, new_value = translate(key, given[key], path + (key,))
+            if isinstance(new_value, list):
+                raise _err(path + (key,), f"a simulation runs one {key}, got a list")
+            metadata[new_key] = new_value
+    moons = _comma_list(given["moon"])
+    if moons not in SIMULATION_MOONS:
+        allowed = "; ".join(", ".join(m) for m in SIMULATION_MOONS)
+        raise _err(path + ("moon",), f"a simulation runs the moon settings {allowed}; got {', '.join(moons)}")
+    metadata["nsb"] = [MOONS[moon] for moon in moons]
+    if given.get("div_ang") is not None:
+        angles = _comma_list(given["div_ang"])
+        if angles not in SIMULATION_DIV_ANGS:
+            allowed = " or ".join(", ".join(a) for a in SIMULATION_DIV_ANGS)
+            raise _err(path + ("div_ang",), f"a simulation runs the div_ang sets {allowed}; got {', '.join(angles)}")
+        metadata["div_ang"] = angles
+    sct = given.get("sct")
+    if sct is not None:
+        if not isinstance(sct, str) or sct.lower() not in SIMULATION_SCTS:
+            raise _err(path + ("sct",), f"unknown sct {sct!r}; allowed: {', '.join(SIMULATION_SCTS)}")
+        metadata["sct"] = "True"
+    return metadata
+
+
+def input_query_keys(query: MetaQuery | None) -> set[str]:
+    """Keys of an input query that a step's output copies (single or several values, not comparisons)."""
+    return {key for key, cond in (query or {}).items() if next(iter(cond)) in LINK_OPERATORS}
 
 
 def _level_number(value: int | str) -> int:
@@ -347,7 +432,10 @@ def _plan_step(
             if dataset_resolver is None:
                 input_query, resolved = {}, False
             else:
-                input_query = normalize_query(dataset_resolver(dataset))
+                try:
+                    input_query = normalize_query(dataset_resolver(dataset))
+                except LookupError as exc:
+                    raise _err(path + ("input_meta_query", "dataset"), str(exc)) from None
         else:
             input_query = {}
         for key, value in query.items():
@@ -371,57 +459,92 @@ def _plan_step(
             )
 
     # ------------------------------------------------------------------ output query
-    metadata: dict[str, Any] = {}
-    for key, value in settings.items():
-        if key not in METADATA_SOURCE_KEYS or value is None:
-            continue
-        new_key, new_value = translate(key, value, path + ("job_config", key))
-        metadata[new_key] = new_value
+    if not config.version:
+        raise _err(path + ("job_config", "version"), f"a {legacy_type.name} step needs 'version'")
     output: MetaQuery = {}
-    prog_keys = (f"{legacy_type.category}_prog", f"{legacy_type.category}_prog_version")
     if legacy_type.simulation:
+        metadata = _simulation_metadata(config, path + ("job_config",))
         program = "corsika" if config.only_corsika else legacy_type.program
         category = "airshower_sim" if config.only_corsika else legacy_type.category
-        prog_keys = (f"{category}_prog", f"{category}_prog_version")
-        for key in ("array_layout", "site", "particle", "thetaP", "configuration_id", "MCCampaign"):
+        version = config.version
+        if "sct" in metadata and "-sc" not in version:
+            version += "-sc"  # the sim_telarray build with SCTs (CTADIRAC's MCPipeJob.set_sct)
+        for key in ("array_layout", "site", "particle"):
+            output[key] = condition(metadata.get(key, SIMULATION_DEFAULTS.get(key)))
+        output["phiP"] = condition(metadata["phiP"])
+        output["thetaP"] = condition(metadata.get("thetaP", SIMULATION_DEFAULTS["thetaP"]))
+        output["sct"] = condition(metadata.get("sct", "False"))
+        output[f"{category}_prog"] = condition(program)
+        output[f"{category}_prog_version"] = condition(version)
+        output["data_level"] = condition(_level_number(config.data_level) if config.data_level is not None else -1)
+        output["outputType"] = condition("Data")
+        output["configuration_id"] = condition(settings["configuration_id"])
+        output["MCCampaign"] = condition(settings["MCCampaign"])
+        for key in FILE_LEVEL_KEYS:
             if key in metadata:
                 output[key] = condition(metadata[key])
-        output["phiP"] = condition(metadata.get("phiP", 0))
-        output["sct"] = condition(metadata.get("sct", "False"))
-        output["outputType"] = condition("Data")
-        output[prog_keys[0]] = condition(program)
-        if config.version:
-            output[prog_keys[1]] = condition(config.version)
-        output["data_level"] = condition(_level_number(config.data_level) if config.data_level is not None else -1)
     else:
         program = legacy_type.program
+        # what the step's metadata is made of: the input query's single values, then Common, then job_config
+        given: dict[str, Any] = {}
         for key, cond in (input_query or {}).items():
-            if key in KNOWN_OUTPUT_KEYS and next(iter(cond)) in LINK_OPERATORS:
-                output[key] = dict(cond)
-        for key, value in metadata.items():
-            if key in KNOWN_OUTPUT_KEYS:
-                output[key] = condition(value)
-        output[prog_keys[0]] = condition(program)
-        if config.version:
-            output[prog_keys[1]] = condition(config.version)
+            values = condition_values(cond)
+            given[key] = values[0] if values is not None and len(values) == 1 else dict(cond)
+        for key, value in settings.items():
+            if key in METADATA_SOURCE_KEYS and value is not None and key not in ("moon", "pointing_dir"):
+                if key == "zenith_angle":
+                    key, value = translate(key, value, path + ("job_config", key))
+                given[key] = value
+        for key in PROCESSING_REQUIRED:
+            # offline, an unresolved dataset may give them: only a resolved input can be judged
+            if given.get(key) is None and resolved:
+                raise _err(
+                    path + ("input_meta_query",),
+                    f"the output metadata of a {legacy_type.name} step needs '{key}'"
+                    " (from the parent's output, the dataset, input_meta_query or job_config)",
+                )
+        for key in ("array_layout", "site", "particle", "phiP", "thetaP"):
+            if key in given:
+                output[key] = condition(given[key])
+        output["sct"] = condition(given["sct"] if given.get("sct") else "False")
+        output[f"{legacy_type.category}_prog"] = condition(program)
+        output[f"{legacy_type.category}_prog_version"] = condition(config.version)
+        level = config.data_level if config.data_level is not None else given.get("data_level")
+        output["data_level"] = condition(
+            _level_number(level) if isinstance(level, int | str) else legacy_type.data_level
+        )
         output["outputType"] = condition("Model" if legacy_type.dirac_type == "Training" else "Data")
-        output.setdefault("sct", condition("False"))
-        if config.data_level is not None:
-            output["data_level"] = condition(_level_number(config.data_level))
-        elif legacy_type.data_level is not None:
-            output["data_level"] = condition(legacy_type.data_level)
+        output["configuration_id"] = condition(given["configuration_id"])
+        output["MCCampaign"] = condition(given["MCCampaign"])
+        if given.get("view_cone") is not None:
+            output["view_cone"] = condition(given["view_cone"])
+        if given.get("systematics") is not None:
+            output["systematics"] = condition(given["systematics"])
         if legacy_type.name == "Merging":
-            cond = (input_query or {}).get("merged")
-            values = condition_values(cond) if cond is not None else [0]
-            if values is None or len(values) != 1 or not isinstance(values[0], int):
-                raise _err(path + ("input_meta_query",), f"cannot derive the merge level from merged = {cond}")
-            output["merged"] = condition(values[0] + 1)
-    file_keys = FILE_LEVEL_KEYS + (("split",) if legacy_type.name in SPLIT_TYPES else ())
-    for key in file_keys:
-        if key in metadata:
-            output[key] = condition(metadata[key])
-        elif input_query and key in input_query and next(iter(input_query[key])) in LINK_OPERATORS:
-            output[key] = dict(input_query[key])
+            merged = given.get("merged", 0)
+            if isinstance(merged, bool) or not isinstance(merged, int):
+                raise _err(path + ("input_meta_query",), f"cannot derive the merge level from merged = {merged!r}")
+            output["merged"] = condition(merged + 1)
+        if legacy_type.name == "EvnDispProcessing":
+            output["merged"] = condition(0)
+        file_keys = FILE_LEVEL_KEYS + (("split",) if legacy_type.name in SPLIT_TYPES else ())
+        for key in file_keys:
+            if key in input_query_keys(input_query):
+                output[key] = dict((input_query or {})[key])
+        if legacy_type.name == "SimTelProcessing" and config.model_extra and "moon" in config.model_extra:
+            moon = config.model_extra["moon"]
+            if moon not in MOONS:
+                raise _err(path + ("job_config", "moon"), f"unknown moon {moon!r}; allowed: {', '.join(MOONS)}")
+            output["nsb"] = condition(MOONS[moon])
+        for key in file_keys:
+            value = (config.model_extra or {}).get(key)
+            if value is not None and not (key == "nsb" and legacy_type.name == "SimTelProcessing"):
+                output[key] = condition(_comma_list(value) if key == "div_ang" else value)
+    if legacy_type.name == "SimTelProcessing" and "=" not in output.get("nsb", {"=": None}):
+        raise _err(
+            path + ("job_config", "moon"),
+            f"sim_telarray processing runs one NSB per job; the input has nsb {output['nsb']}: give moon",
+        )
     for query_, where in ((input_query or {}, "input_meta_query"), (output, "job_config")):
         problems = stored_length_problems(query_)
         if problems:

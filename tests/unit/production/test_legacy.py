@@ -189,6 +189,46 @@ def test_processing_output_defaults_and_known_keys_only() -> None:
     assert out["phiP"] == {"=": 0} and out["thetaP"] == {"=": 20.0} and out["array_layout"] == {"=": "Alpha"}
 
 
+@pytest.mark.parametrize(
+    ("refinement", "key"),
+    [("moon: [dark, half]", "moon"), ("pointing_dir: [North, South]", "pointing_dir"),
+     ("zenith_angle: [20, 40]", "zenith_angle"), ("sct: [True]", "sct")],
+)
+def test_input_refinements_are_one_value(refinement: str, key: str) -> None:
+    # CTADIRAC crashes on a list (moon: unhashable, zenith_angle: float()) or drops it silently (pointing_dir)
+    error = _refused(
+        f"  - ID: 1\n    input_meta_query: {{{FIRST.replace(key + ':', 'x_' + key + ':')}, {refinement}}}\n"
+        "    job_config: {type: EvnDispProcessing, version: v1}\n"
+    )
+    assert error.key_path == f"ProdSteps[0].input_meta_query.{key}" and "one value here" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("sim_more", "query", "key"),
+    [("", f"{FIRST}, moon: dark, div_ang: 0.0121", "input_meta_query.div_ang"),
+     (', div_ang: "0.0121, 0.046"', "parentID: 1, moon: dark", "input_meta_query.parentID")],
+)
+def test_simtel_processing_refuses_div_ang(sim_more: str, query: str, key: str) -> None:
+    # CTADIRAC's sim_telarray processing job registers its outputs by nsb alone and crashes on a div_ang
+    error = _refused(
+        _sim(more=sim_more) + f"  - ID: 2\n    input_meta_query: {{{query}}}\n"
+        "    job_config: {type: SimTelProcessing, version: v1}\n"
+    )
+    assert error.key_path == f"ProdSteps[1].{key}" and "div_ang" in str(error)
+
+
+def test_simtel_processing_runs_one_nsb() -> None:
+    plan = _plan(_sim(moon="[dark, half]") + (
+        "  - ID: 2\n    input_meta_query: {parentID: 1, moon: half}\n"
+        "    job_config: {type: SimTelProcessing, version: v1}\n"
+    ))
+    assert plan.steps[1].output_query["nsb"] == {"=": 5} and plan.steps[1].output_query["data_level"] == {"=": -1}
+    error = _refused(_sim(moon="[dark, half]") + (
+        "  - ID: 2\n    input_meta_query: {parentID: 1}\n    job_config: {type: SimTelProcessing, version: v1}\n"
+    ))
+    assert error.key_path == "ProdSteps[1].job_config.moon"
+
+
 def test_processing_output_needs_the_array_metadata() -> None:
     # CTADIRAC crashes (KeyError) when neither the input nor job_config gives them
     error = _refused(

@@ -56,6 +56,8 @@ SIMULATION_DEFAULTS = {"array_layout": "Prod6-Hyperarray", "thetaP": 20.0}
 SIMULATION_REQUIRED = ("version", "site", "particle", "pointing_dir", "moon", "n_shower")
 #: Keys a processing step's output needs (from its input query or job_config; CTADIRAC crashes without them).
 PROCESSING_REQUIRED = ("array_layout", "site", "phiP", "thetaP")
+#: Keys that take one value in input_meta_query and in a processing step's job_config.
+ONE_VALUE_KEYS = ("pointing_dir", "zenith_angle", "moon", "sct", "div_ang")
 
 
 class LegacyType:
@@ -246,6 +248,10 @@ def _one_or_list(values: list[Any]) -> Any:
 
 def translate(key: str, value: Any, path: KeyPath) -> tuple[str, Any]:
     """One legacy metadata key and value -> catalog key and value (see the module docstring)."""
+    if key in ONE_VALUE_KEYS and isinstance(value, list):
+        # CTADIRAC reads these as one value: a list crashes it (moon: unhashable, zenith_angle: float()) or is
+        # silently dropped (pointing_dir)
+        raise _err(path, f"{key} is one value here, got a list")
     if key == "pointing_dir":
         out = []
         for item in _each(value):
@@ -268,8 +274,6 @@ def translate(key: str, value: Any, path: KeyPath) -> tuple[str, Any]:
             out.append(MOONS[item])
         return "nsb", _one_or_list(out)
     if key in ("sct", "div_ang"):
-        if isinstance(value, list):
-            raise _err(path, f"{key} is one value here, got a list")
         return key, str(value)
     if isinstance(value, Mapping):
         return key, dict(value)
@@ -540,6 +544,20 @@ def _plan_step(
             value = (config.model_extra or {}).get(key)
             if value is not None and not (key == "nsb" and legacy_type.name == "SimTelProcessing"):
                 output[key] = condition(_comma_list(value) if key == "div_ang" else value)
+    if legacy_type.name == "SimTelProcessing" and "div_ang" in output:
+        # CTADIRAC's MCSimTelProcessJob registers each output by its NSB alone: with a div_ang in the file metadata
+        # it reads the div_ang as an NSB and crashes (MCPipeJob.build_file_metadata: moon_str unbound)
+        if "div_ang" in query:
+            where: KeyPath = ("input_meta_query", "div_ang")
+        elif "div_ang" in (config.model_extra or {}):
+            where = ("job_config", "div_ang")
+        else:
+            where = ("input_meta_query", "parentID" if parent is not None else "dataset")
+        raise _err(
+            path + where,
+            f"sim_telarray processing records only nsb per output file, but its input has div_ang"
+            f" {output['div_ang']} (CTADIRAC 3.3.1 crashes on it); select input files without div_ang",
+        )
     if legacy_type.name == "SimTelProcessing" and "=" not in output.get("nsb", {"=": None}):
         raise _err(
             path + ("job_config", "moon"),

@@ -10,7 +10,10 @@ ROOT=$(pwd)
 VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
 
 DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
-              build-essential openssl ca-certificates procps git)
+              build-essential openssl ca-certificates procps git unzip util-linux)
+# the local OpenSearch node (see below): Java 17 and Maven, unless there already
+command -v java >/dev/null 2>&1 || DEB_PACKAGES+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || DEB_PACKAGES+=(maven)
 # A usable interpreter of a version: on PATH (a pyenv shim only counts if it runs), in pyenv, or Debian's.
 find_python() {
     local v=$1 c
@@ -79,4 +82,99 @@ else
     "$VENV/bin/uv" pip install --native-tls -q --python "$CTADIRAC_VENV/bin/python" \
         --override requirements/overrides.txt -r requirements/ctadirac-lock.txt
     echo "install: ready: $CTADIRAC_VENV (CTADIRAC $("$CTADIRAC_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("CTADIRAC"))'))"
+fi
+
+# The local DIRAC's OpenSearch node (DIRAC 9.1 keeps job parameters and monitoring records there): OpenSearch
+# 2.19.6 assembled from Maven Central jars (no Debian package, no release archive to fetch here) into
+# .opensearch/ (git-ignored), as upstream's distribution lays it out: lib/ (the server), modules/<name>/ (each
+# module's jars, minus those already in lib/, with the plugin-descriptor.properties and plugin-security.policy
+# the Maven jars do not carry), empty bin/ and plugins/. Made once, in a temporary directory then moved into place.
+OPENSEARCH_VERSION=2.19.6
+OPENSEARCH_HOME=${CTAODIRAC_OPENSEARCH_HOME:-$ROOT/.opensearch}
+OPENSEARCH_MODULES=(transport-netty4-client lang-painless analysis-common aggs-matrix-stats-client mapper-extras-client
+                    reindex-client parent-join-client lang-mustache-client percolator-client rank-eval-client)
+opensearch_stamp="$OPENSEARCH_VERSION $(sha256sum tools/opensearch/pom.xml | cut -c1-16) ${OPENSEARCH_MODULES[*]}"
+if [ "$(cat "$OPENSEARCH_HOME/.assembled" 2>/dev/null)" != "$opensearch_stamp" ]; then
+    echo "install: assembling OpenSearch $OPENSEARCH_VERSION from Maven Central into $OPENSEARCH_HOME"
+    t0=$(date +%s)
+    build="$OPENSEARCH_HOME.tmp"
+    rm -rf "$build"
+    mkdir -p "$build"/{bin,lib,modules,plugins,config}
+    # Maven verifies TLS with Java's trust store, built by Debian's ca-certificates-java from the system's
+    # certificates (these machines' TLS-inspecting proxy included); Maven Central may be slow: Maven retries each
+    # download, and each resolution is tried 3 times.
+    mvn_copy() {
+        local out=$1 try
+        shift
+        for try in 1 2 3; do
+            MAVEN_OPTS="${MAVEN_OPTS:-} -XX:TieredStopAtLevel=1" mvn -B -q -Dstyle.color=never \
+                -f tools/opensearch/pom.xml "$@" dependency:copy-dependencies -DincludeScope=runtime \
+                -DoutputDirectory="$out" -Dmaven.wagon.http.retryHandler.count=3 \
+                -Djavax.net.ssl.trustStore=/etc/ssl/certs/java/cacerts >"$build.log" 2>&1 && return 0
+            tail -20 "$build.log" >&2
+            echo "install: Maven failed (try $try of 3)" >&2
+            sleep $((try * 5))
+        done
+        return 1
+    }
+    mvn_copy "$build/lib" -Pserver
+    for artifact in "${OPENSEARCH_MODULES[@]}"; do
+        name=${artifact%-client}  # modules published under -client names on Maven Central are named without it
+        dir="$build/modules/$name"
+        mvn_copy "$dir" -Pmodule -Dmodule.artifact="$artifact"
+        for jar in "$dir"/*.jar; do
+            [ ! -e "$build/lib/$(basename "$jar")" ] || rm "$jar"
+        done
+        classname=$(unzip -Z1 "$dir/$artifact-$OPENSEARCH_VERSION.jar" | grep -E '/[A-Za-z0-9]+Plugin\.class$' | head -1)
+        [ -n "$classname" ] || { echo "install: no Plugin class in $artifact" >&2; exit 1; }
+        classname=${classname%.class}
+        {
+            echo "name=$name"
+            echo "description=OpenSearch module $name (from Maven Central: org.opensearch.plugin:$artifact)"
+            echo "version=$OPENSEARCH_VERSION"
+            echo "opensearch.version=$OPENSEARCH_VERSION"
+            echo "java.version=17"
+            echo "classname=${classname//\//.}"
+            [ "$name" != analysis-common ] || echo "extended.plugins=lang-painless"
+        } > "$dir/plugin-descriptor.properties"
+    done
+    # the permissions of upstream's plugin-metadata/plugin-security.policy of the modules that have one
+    cat > "$build/modules/lang-painless/plugin-security.policy" <<'POLICY'
+grant {
+  permission java.lang.RuntimePermission "createClassLoader";
+  permission java.lang.RuntimePermission "getClassLoader";
+};
+POLICY
+    cat > "$build/modules/transport-netty4/plugin-security.policy" <<'POLICY'
+grant {
+  permission java.io.FilePermission "/proc/sys/net/core/somaxconn", "read";
+  permission java.net.SocketPermission "*", "accept,connect";
+  permission java.lang.RuntimePermission "*", "setContextClassLoader";
+  permission java.lang.RuntimePermission "getClassLoader";
+  permission java.util.PropertyPermission "sun.nio.ch.bugLevel", "write";
+};
+POLICY
+    cat > "$build/modules/reindex/plugin-security.policy" <<'POLICY'
+grant {
+  permission java.net.SocketPermission "*", "connect";
+};
+grant codeBase "${codebase.opensearch-rest-client}" {
+  permission java.net.NetPermission "getProxySelector";
+};
+grant codeBase "${codebase.httpasyncclient}" {
+  permission java.net.NetPermission "getProxySelector";
+};
+POLICY
+    cat > "$build/modules/lang-mustache/plugin-security.policy" <<'POLICY'
+grant {
+  permission java.lang.RuntimePermission "accessDeclaredMembers";
+};
+POLICY
+    chmod -R a+rX "$build"  # the node runs as an unprivileged user (it refuses root)
+    echo "$opensearch_stamp" > "$build/.assembled"
+    rm -rf "$OPENSEARCH_HOME" "$build.log"
+    mv "$build" "$OPENSEARCH_HOME"
+    echo "install: ready: $OPENSEARCH_HOME (OpenSearch $OPENSEARCH_VERSION, $(du -sh "$OPENSEARCH_HOME" | cut -f1), $(( $(date +%s) - t0 )) s)"
+else
+    echo "install: ready: $OPENSEARCH_HOME (OpenSearch $OPENSEARCH_VERSION)"
 fi

@@ -17,7 +17,7 @@ from typing import Any
 
 from diraccfg import CFG
 
-from . import certs
+from . import certs, opensearch
 from .instance import (
     COMPONENTS,
     CONFIGURATION_SERVER,
@@ -42,6 +42,8 @@ DATA_PROCESSING_TYPES = (
     "MCSimulation", "DataReprocessing", "Merging", "Merge", "Training", "ApplyModel", "Processing",
 )  # fmt: skip
 CPU_TIME_LEFT = 200000
+#: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.
+JOB_WRAPPER_CHECKING = {"CheckingTime": 10, "MinCheckingTime": 10}
 SANDBOX_SE = "ProductionSandboxSE"
 SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
 
@@ -149,9 +151,11 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
         "Databases": {
             "Host": "127.0.0.1", "Port": ident.mysql_port, "User": ident.mysql_user, "Password": ident.mysql_password,
         },
-        # DIRAC 9.1 keeps job parameters and monitoring in OpenSearch; none runs here (calls needing it fail
-        # with "Not connected"), but the services only start when the section exists.
-        "NoSQLDatabases": {"Host": "127.0.0.1", "Port": 9200, "User": "none", "Password": "none", "SSL": "False"},
+        # DIRAC 9.1 keeps job parameters and monitoring in OpenSearch: the instance's own node (plain HTTP on
+        # 127.0.0.1, no security plugin: the user and password are sent and ignored)
+        "NoSQLDatabases": {
+            "Host": "127.0.0.1", "Port": opensearch.http_port(inst), "User": "none", "Password": "none", "SSL": "False",
+        },
     }  # fmt: skip
     for system, dbs in databases.items():
         settings.setdefault(system, {})["Databases"] = dbs
@@ -160,6 +164,10 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     # reached") and the failure agent decides. (JobScheduling's RescheduleDelays cannot shorten the holds from
     # the CS: DIRAC 9.1 compares the CS strings with integers and the optimizer fails.)
     settings["WorkloadManagement"]["Databases"]["JobDB"]["MaxRescheduling"] = 0
+    # The job wrapper's watchdog sends a heartbeat every CheckingTime s (DIRAC: 30 min, at least MinCheckingTime,
+    # 20 min) and the StalledJobAgent declares a job stalled after (StalledTimeHours + 0.5) of these periods
+    # without one: 10 s here (as in worker_cfg), so a job whose pilot died is found in seconds, not hours.
+    settings["WorkloadManagement"]["JobWrapper"] = dict(JOB_WRAPPER_CHECKING)
     for comp in all_components():
         if comp.kind != "service":
             continue
@@ -248,8 +256,10 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                     "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
                 },
                 "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
-                # neither an Accounting service nor OpenSearch runs here: send no accounting or monitoring
-                # records (each data operation would otherwise warn "Error sending accounting record")
+                # no Accounting service and no Monitoring service run here: send no accounting or monitoring
+                # records (each data operation would otherwise warn "Error sending accounting record"). OpenSearch
+                # runs, but DIRAC's monitoring reporters fall back to the Monitoring service when they cannot
+                # write to it directly, and nothing here checks their records yet (docs/local-dirac.md#opensearch)
                 "MonitoringBackends": {"Default": ""},
                 # where production jobs store outputs (dirac-ctao-run-step); the failover SE is the same
                 # single local SE (a second one would only move files between two directories here)
@@ -360,7 +370,8 @@ def worker_cfg(inst: Instance, ident: Identity) -> CFG:
             },
             # the job wrapper's watchdog looks at the payload every PollingTime s (default 10): a job of a few
             # seconds would wait up to 10 s more for it to see the end
-            "Systems": {"WorkloadManagement": {"JobWrapper": {"PollingTime": 1}}},
+            # and sends a heartbeat every CheckingTime s (see _systems)
+            "Systems": {"WorkloadManagement": {"JobWrapper": {"PollingTime": 1, **JOB_WRAPPER_CHECKING}}},
         }
     )
 

@@ -115,6 +115,14 @@ class StubSources:
     def files_max_reset_counter(self):
         return 10
 
+    def input_limits(self, ids):
+        self.calls.append("input_limits")
+        return {tid: None for tid in ids}
+
+    def unused_files(self, ids):
+        self.calls.append("unused_files")
+        return {}
+
 
 class StubRecords:
     def __init__(self, recorded=()):
@@ -190,6 +198,51 @@ def test_gather_counts_the_failures_of_a_task_without_input_and_sees_its_status(
     [decision] = decide(gathered.facts, options, None, gathered.recorded_keys)
     assert decision.kind is DecisionKind.RETRY
     assert decision.task_change == TaskChange(task_id=1, job_id=100, from_status="Running", to_status="Created")
+
+
+class LimitSources(StubSources):
+    """Transformation 6 (parents not done) has input_limit 2, reached: 2 files taken, 2 Unused."""
+
+    def failed_jobs(self, transformation_ids, since):
+        self.calls.append("failed_jobs")
+        return []
+
+    def input_limits(self, ids):
+        self.calls.append("input_limits")
+        return {5: None, 6: 2}
+
+    def file_counts(self, transformation_ids):
+        self.calls.append("file_counts")
+        self.counted = set(transformation_ids)
+        return {5: {"Processed": 3}, 6: {"Processed": 1, "Assigned": 1, "Unused": 2}}
+
+    def unused_files(self, ids):
+        self.calls.append("unused_files")
+        self.unused_asked = set(ids)
+        return {6: ["/u2", "/u1"]}
+
+
+def test_gather_reads_the_unused_files_of_a_transformation_whose_input_limit_is_reached():
+    sources = LimitSources()
+    options = FailureAgentOptions(MinJobAge=60)
+    gathered = FailureFacts.gather(sources, StubRecords(), options, NOW, None)
+    assert sorted(sources.calls) == sorted(set(sources.calls))
+    # counted although its parents are not done: its files beyond the limit are set aside at any time
+    assert sources.counted == {5, 6} and sources.unused_asked == {6}
+    trans = {t.transformation_id: t for t in gathered.facts.transformations}
+    assert (trans[6].input_limit, trans[6].unused_lfns) == (2, ("/u1", "/u2"))
+    assert (trans[5].input_limit, trans[5].unused_lfns) == (None, ())
+    decisions = decide(gathered.facts, options, None, gathered.recorded_keys)
+    assert [(d.kind, d.transformation_id) for d in decisions] == [
+        (DecisionKind.COMPLETE, 5), (DecisionKind.BEYOND_LIMIT, 6)
+    ]
+    decision = decisions[1]
+    assert decision.lfns == ("/u1", "/u2")
+    assert {(c.from_status, c.to_status) for c in decision.file_changes} == {("Unused", "Removed")}
+    # recorded before: nothing new, and nothing read twice
+    again = FailureFacts.gather(LimitSources(), StubRecords({decision.key}), options, NOW, None)
+    assert decision.key in again.recorded_keys
+    assert [d.kind for d in decide(again.facts, options, None, again.recorded_keys)] == [DecisionKind.COMPLETE]
 
 
 def test_gather_with_nothing_in_scope_makes_one_call():

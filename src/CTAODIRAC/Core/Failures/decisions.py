@@ -9,6 +9,7 @@ whose key is already recorded.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ __all__ = [
     "FileChange",
     "TaskChange",
     "count_failures",
+    "beyond_limit_key",
     "count_task_failures",
     "failure_key",
     "filter_new",
@@ -51,6 +53,9 @@ class DecisionKind(StrEnum):
     """The transformation goes to Completed."""
     COMPLETE_PRODUCTION = "complete-production"
     """The production goes to Completed."""
+    BEYOND_LIMIT = "beyond-limit"
+    """The transformation's ``input_limit`` is reached: its Unused files are not wanted and are set to their final
+    status (``Removed``), so that the transformation can complete with every input accounted for."""
 
 
 #: Prefix of the key of an outcome decision; the rest is the failure's identity.
@@ -103,7 +108,7 @@ class Decision:
         The class and the rule that classified the failure (failure decisions).
     lfns:
         The files concerned (RETRY, GIVE_UP: the files counted as failed; AVOID_SITE: the files to keep away
-        from ``site``).
+        from ``site``; BEYOND_LIMIT: the Unused files beyond the transformation's ``input_limit``).
     file_changes:
         The status changes to apply (may be empty: e.g. a retry of files another agent already reset).
     task_change:
@@ -182,6 +187,13 @@ def failure_key(transformation_id: int, task_id: int, job_id: int, last_update: 
 def outcome_key(failure: str) -> str:
     """The key of the outcome decision (retry, give-up or leave) of a failure."""
     return f"{OUTCOME_PREFIX}{failure}"
+
+
+def beyond_limit_key(transformation_id: int, lfns: Iterable[str]) -> str:
+    """The key of a beyond-limit decision: the transformation and a digest of the files it sets aside (files
+    that arrive later make a new decision; the same files seen again make the same key)."""
+    digest = hashlib.sha1("\n".join(sorted(set(lfns))).encode()).hexdigest()[:20]
+    return f"beyond-limit:{transformation_id}:{digest}"
 
 
 def filter_new(decisions: Iterable[Decision], recorded_keys: Collection[str]) -> list[Decision]:

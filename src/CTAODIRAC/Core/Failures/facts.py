@@ -116,6 +116,11 @@ class TransformationFacts:
         Number of the transformation's files in each status (``getTransformationStats`` without ``Total``).
     site_failures:
         ``(site, class value)`` to the number of failures already recorded for this transformation.
+    input_limit:
+        The step's ``input_limit`` (at most this many input files in all), from the job configuration in the
+        transformation's body; None: no limit.
+    unused_lfns:
+        The transformation's Unused files, read only when its ``input_limit`` is reached (they are beyond it).
     """
 
     transformation_id: int
@@ -128,6 +133,8 @@ class TransformationFacts:
     files: Mapping[str, FileFacts] = field(default_factory=dict)
     file_counts: Mapping[str, int] = field(default_factory=dict)
     site_failures: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    input_limit: int | None = None
+    unused_lfns: tuple[str, ...] = ()
 
     @property
     def parents_done(self) -> bool:

@@ -10,8 +10,12 @@
   task itself back to ``Created``, so that DIRAC's WorkflowTaskAgent submits a new job for the same task, with
   the same class budgets counted per task; once a budget is spent the task is given up: left ``Failed`` (a
   final status: nothing of the transformation waits for it any more), the reason recorded;
-- for each transformation whose parents are all Completed: **flush** it when its Unused files are fewer than
-  its group size, **complete** it when all its files are processed or given up;
+- for each transformation whose step's ``input_limit`` is reached: its Unused files are **beyond the limit**:
+  not wanted, set to their final status (``Removed``, :data:`~.inputlimit.BEYOND_LIMIT_STATUS`) with the reason,
+  so that every input is accounted for and the transformation can complete;
+- for each transformation whose parents are all Completed: **flush** it when the Unused files it may still
+  take (fewer under an ``input_limit``) are fewer than its group size, **complete** it when all its files are
+  processed, given up or beyond its limit;
 - for each Active production whose transformations are all Completed: **complete** it.
 
 File changes follow DIRAC's client-side file state machine (:func:`~.statuses.predict_file_status`): a
@@ -25,9 +29,19 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .decisions import Decision, DecisionKind, FileChange, TaskChange, failure_key, filter_new, outcome_key
+from .decisions import (
+    Decision,
+    DecisionKind,
+    FileChange,
+    TaskChange,
+    beyond_limit_key,
+    failure_key,
+    filter_new,
+    outcome_key,
+)
 from .facts import CycleFacts, FileFacts, JobFacts, ProductionFacts, TaskFacts, TransformationFacts
 from .classes import FailureClass
+from .inputlimit import BEYOND_LIMIT_STATUS, files_taken, limit_reached, remaining_files
 from .options import FailureAgentOptions
 from .rules import RuleTable, default_rule_table
 from .statuses import (
@@ -281,6 +295,30 @@ def _decide_task_without_input(
     )
 
 
+def _decide_input_limit(trans: TransformationFacts, touched: Collection[str]) -> list[Decision]:
+    """Set aside the Unused files of a transformation whose ``input_limit`` is reached (none of the files a
+    failure decision of this cycle acts on: a retried file is the transformation's own)."""
+    limit = trans.input_limit
+    if limit is None or not trans.unused_lfns or not limit_reached(limit, trans.file_counts):
+        return []
+    lfns = tuple(sorted(set(trans.unused_lfns) - set(touched)))
+    if not lfns:
+        return []
+    tid = trans.transformation_id
+    return [
+        Decision(
+            kind=DecisionKind.BEYOND_LIMIT,
+            key=beyond_limit_key(tid, lfns),
+            transformation_id=tid,
+            production_id=trans.production_id,
+            lfns=lfns,
+            file_changes=tuple(FileChange(lfn, FileStatus.UNUSED, BEYOND_LIMIT_STATUS) for lfn in lfns),
+            reason=f"beyond input_limit: {files_taken(trans.file_counts)} files taken of the step's input_limit "
+            f"{limit}; {len(lfns)} Unused file(s) not wanted, set {BEYOND_LIMIT_STATUS}",
+        )
+    ]
+
+
 def _counts_fingerprint(counts: Mapping[str, int]) -> str:
     return ",".join(f"{status}={count}" for status, count in sorted(counts.items()) if count)
 
@@ -313,11 +351,13 @@ def _decide_transformation(trans: TransformationFacts, options: FailureAgentOpti
             )
         ]
     unused = counts.get(FileStatus.UNUSED, 0)
+    remaining = remaining_files(trans.input_limit, counts)
+    takeable = unused if remaining is None else min(unused, remaining)  # a group can never grow past the limit
     if (
         options.flush_transformations
         and trans.status in ACTIVE_TRANSFORMATION_STATUSES
         and trans.group_size > 1
-        and 0 < unused < trans.group_size
+        and 0 < takeable < trans.group_size
     ):
         fingerprint = _counts_fingerprint(counts)
         return [
@@ -327,8 +367,9 @@ def _decide_transformation(trans: TransformationFacts, options: FailureAgentOpti
                 transformation_id=tid,
                 production_id=trans.production_id,
                 new_status=FLUSH_TRANSFORMATION_STATUS,
-                reason=f"{unused} Unused file(s), fewer than the group size {trans.group_size}, and parents done "
-                f"({parents})",
+                reason=f"{takeable} Unused file(s)"
+                + (f" to take (input_limit {trans.input_limit}: {remaining} left)" if remaining is not None else "")
+                + f", fewer than the group size {trans.group_size}, and parents done ({parents})",
             )
         ]
     return []
@@ -373,9 +414,10 @@ def decide(
     Returns
     -------
     list[Decision]
-        New decisions, failures first (oldest first, per transformation by ID), then transformation and
-        production decisions. Transformations out of scope (status, type) are ignored. A transformation with
-        file or task changes in this cycle gets no flush or complete in the same cycle (its counts are stale).
+        New decisions, failures first (oldest first, per transformation by ID), then files beyond an input limit,
+        then transformation and production decisions. Transformations out of scope (status, type) are ignored.
+        A transformation with file or task changes in this cycle gets no flush or complete in the same cycle (its
+        counts are stale).
     """
     options = options or FailureAgentOptions()
     rules = rules or default_rule_table()
@@ -385,7 +427,11 @@ def decide(
             continue
         failures = _decide_failures(trans, facts, options, rules, recorded_keys)
         decisions.extend(failures)
-        if not any(decision.file_changes or decision.task_change for decision in failures):
+        touched = {lfn for decision in failures for lfn in decision.lfns}
+        touched |= {change.lfn for decision in failures for change in decision.file_changes}
+        beyond = [d for d in _decide_input_limit(trans, touched) if d.key not in recorded_keys]
+        decisions.extend(beyond)
+        if not any(decision.file_changes or decision.task_change for decision in (*failures, *beyond)):
             decisions.extend(_decide_transformation(trans, options))
     for production in sorted(facts.productions, key=lambda p: p.production_id):
         decisions.extend(_decide_production(production, options))

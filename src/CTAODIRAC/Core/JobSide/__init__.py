@@ -119,11 +119,18 @@ class StepConfig(_Frozen):
     uploaded and registered (the ctapipe kinds name their one output themselves)."""
     showers: int | None = None
     """Simulation: showers per job (``@{showers}``, ``CTAODIRAC_SHOWERS``)."""
+    input_limit: int | None = Field(default=None, gt=0)
+    """The step's ``input_limit``: at most this many input files in all for the transformation. Not used by the
+    job: DIRAC's TransformationAgent (through our plugin) and the failure agent read it from the body."""
 
 
 def encode_config(config: StepConfig) -> str:
-    """The config as one shell-safe token (URL-safe base64 of its JSON) for the job's arguments."""
-    return base64.urlsafe_b64encode(config.model_dump_json().encode()).decode()
+    """The config as one shell-safe token (URL-safe base64 of its JSON) for the job's arguments.
+
+    A step without ``input_limit`` is encoded without the key, as before it existed: a job-side command of an
+    earlier release (its model forbids unknown keys) still reads it."""
+    exclude = {"input_limit"} if config.input_limit is None else None
+    return base64.urlsafe_b64encode(config.model_dump_json(exclude=exclude).encode()).decode()
 
 
 def decode_config(token: str) -> StepConfig:
@@ -336,4 +343,5 @@ def step_config(
         software=software or Software(),
         outputs=list(job.outputs),
         showers=job.showers,
+        input_limit=job.input_limit,
     )

@@ -55,6 +55,7 @@ class FailureManagementAgent(AgentModule):
         self.productions = ProductionClient()
         self.production_db = ProductionDB(parentLogger=self.log)
         self.agent_name = self.am_getModuleParam("fullName")
+        self.input_limits: dict[int, int | None] = {}  # transformation to its input_limit: each body read once
         return S_OK()
 
     def execute(self) -> dict[str, Any]:
@@ -78,7 +79,8 @@ class FailureManagementAgent(AgentModule):
         started = time.monotonic()
         options, rules = self.read_options()
         now = datetime.now(UTC)
-        sources = DiracSources(self.transformations, self.jobs, self.productions, self.production_db, Operations())
+        sources = DiracSources(self.transformations, self.jobs, self.productions, self.production_db, Operations(),
+                               limits=self.input_limits)
         actions = Actions(self.db, self.transformations, self.productions, self.log, jobs=self.jobs)
         outcome = Outcome()
 

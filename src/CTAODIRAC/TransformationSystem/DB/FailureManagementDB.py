@@ -55,8 +55,12 @@ DECISION_COLUMNS = (
 )  # fmt: skip
 
 #: Decisions that change a transformation or production status: one recorded in report-only mode is taken
-#: over (not skipped) once the agent acts, since no counter depends on it.
-STATUS_KINDS = frozenset({DecisionKind.FLUSH.value, DecisionKind.COMPLETE.value, DecisionKind.COMPLETE_PRODUCTION.value})
+#: over (not skipped) once the agent acts, since no counter depends on it. Files set aside beyond an input limit
+#: are taken over the same way (no counter depends on them either).
+STATUS_KINDS = frozenset(
+    {DecisionKind.FLUSH.value, DecisionKind.COMPLETE.value, DecisionKind.COMPLETE_PRODUCTION.value,
+     DecisionKind.BEYOND_LIMIT.value}
+)  # fmt: skip
 
 #: Outcome kinds of a failure (counted per site).
 OUTCOME_KINDS = (DecisionKind.RETRY.value, DecisionKind.GIVE_UP.value, DecisionKind.LEAVE.value)

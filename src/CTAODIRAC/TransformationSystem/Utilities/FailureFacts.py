@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from CTAODIRAC.Core.Failures.decisions import failure_key, outcome_key
+from CTAODIRAC.Core.Failures.decisions import beyond_limit_key, failure_key, outcome_key
 from CTAODIRAC.Core.Failures.facts import (
     CycleFacts,
     FileFacts,
@@ -28,6 +28,7 @@ from CTAODIRAC.Core.Failures.facts import (
     TaskFacts,
     TransformationFacts,
 )
+from CTAODIRAC.Core.Failures.inputlimit import limit_reached
 from CTAODIRAC.Core.Failures.options import FailureAgentOptions
 from CTAODIRAC.Core.Failures.policy import job_is_settled
 from CTAODIRAC.Core.Failures.statuses import PARENT_DONE_STATUSES, RESCHEDULING_MINOR_STATUSES, JobStatus
@@ -85,6 +86,12 @@ class Sources(Protocol):
 
     def files_max_reset_counter(self) -> int:
         """``Operations/Transformations/FilesMaxResetCounter``."""
+
+    def input_limits(self, ids: Collection[int]) -> dict[int, int | None]:
+        """Transformation to its step's ``input_limit`` (None: none), from the job configuration in its body."""
+
+    def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
+        """Transformation to the LFNs of its Unused files."""
 
 
 class Records(Protocol):
@@ -232,6 +239,7 @@ def gather(
     statuses = {tid: str(row["Status"]) for tid, row in in_scope.items()}
     if others:
         statuses.update(sources.transformation_statuses(others))
+    limits = {tid: limit for tid, limit in sources.input_limits(in_scope).items() if limit} if in_scope else {}
 
     # --- failures: only jobs that changed since the high-water mark, minus those already decided ---------------
     since = high_water - HIGH_WATER_OVERLAP if high_water is not None else None
@@ -325,7 +333,16 @@ def gather(
         if options.flush_transformations or options.complete_transformations
         else []
     )
-    counts = sources.file_counts(movable) if movable else {}
+    counted = sorted(set(movable) | set(limits))  # a limited transformation's files beyond its limit, at any time
+    counts = sources.file_counts(counted) if counted else {}
+    reached = [
+        tid for tid, limit in sorted(limits.items())
+        if counts.get(tid, {}).get("Unused", 0) and limit_reached(limit, counts.get(tid, {}))
+    ]  # fmt: skip
+    unused = sources.unused_files(reached) if reached else {}
+    if unused:
+        keys = {beyond_limit_key(tid, lfns) for tid, lfns in unused.items() if lfns}
+        recorded |= records.existing_keys(keys, act=act)
 
     transformations = tuple(
         TransformationFacts(
@@ -339,6 +356,8 @@ def gather(
             files=files.get(tid, {}),
             file_counts=counts.get(tid, {}),
             site_failures=site_failures.get(tid, {}),
+            input_limit=limits.get(tid),
+            unused_lfns=tuple(sorted(unused.get(tid, ()))),
         )
         for tid, row in sorted(in_scope.items())
     )
@@ -371,12 +390,23 @@ class DiracSources:
     :attr:`rpcs` counts the RPCs made.
     """
 
-    def __init__(self, transformations: Any, jobs: Any, productions: Any, production_db: Any, operations: Any):
+    def __init__(
+        self,
+        transformations: Any,
+        jobs: Any,
+        productions: Any,
+        production_db: Any,
+        operations: Any,
+        limits: dict[int, int | None] | None = None,
+    ):
+        """``limits``: the input limits read in earlier cycles (by transformation), kept by the agent so that a
+        body is read once per transformation, not every cycle."""
         self._tc = transformations
         self._jm = jobs
         self._pc = productions
         self._pdb = production_db
         self._ops = operations
+        self._limits = limits if limits is not None else {}
         self.rpcs = 0
 
     def _call(self, result: Mapping[str, Any], calls: int = 1) -> Any:
@@ -484,3 +514,29 @@ class DiracSources:
 
     def files_max_reset_counter(self) -> int:
         return int(self._ops.getValue("Transformations/FilesMaxResetCounter", 10))
+
+    def input_limits(self, ids: Collection[int]) -> dict[int, int | None]:
+        from CTAODIRAC.Core.JobSide import config_in_body
+
+        missing = sorted(set(ids) - set(self._limits))
+        if missing:
+            rows = self._call(
+                self._tc.getTransformations(
+                    condDict={"TransformationID": missing}, columns=["TransformationID", "Body"]
+                )
+            )
+            for row in rows:
+                config = config_in_body(str(row.get("Body") or ""))
+                self._limits[int(row["TransformationID"])] = config.input_limit if config is not None else None
+        return {tid: self._limits.get(tid) for tid in ids}
+
+    def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
+        rows = self._call(
+            self._tc.getTransformationFiles(
+                condDict={"TransformationID": sorted(ids), "Status": "Unused"}, columns=["TransformationID", "LFN"]
+            )
+        )
+        found: dict[int, list[str]] = {int(tid): [] for tid in ids}
+        for row in rows:
+            found.setdefault(int(row["TransformationID"]), []).append(str(row["LFN"]))
+        return found

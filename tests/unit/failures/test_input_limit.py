@@ -152,3 +152,53 @@ def test_the_limit_travels_in_the_job_configuration_of_the_body():
     assert b"input_limit" not in base64.urlsafe_b64decode(encode_config(merge))
     with pytest.raises(ValueError):
         StepConfig.model_validate({**process.model_dump(), "input_limit": 0})
+
+
+# ------------------------------------------------------------------ the TransformationAgent plugin (adapter)
+
+
+class _Counters:
+    def __init__(self, counts):
+        self.counts = counts
+        self.calls = 0
+
+    def getCounters(self, table, attributes, condition):  # noqa: N802 - DIRAC's name
+        from DIRAC import S_OK
+
+        self.calls += 1
+        assert (table, attributes, condition) == ("TransformationFiles", ["Status"], {"TransformationID": 5})
+        return S_OK([({"Status": status}, count) for status, count in self.counts.items()])
+
+
+def _plugin_run(limit, counts, offered, group_size=2, tried=()):
+    pytest.importorskip("DIRAC")
+    from CTAODIRAC.Core.JobSide import StepConfig, encode_config
+    from CTAODIRAC.TransformationSystem.Agent.TransformationPlugin import TransformationPlugin
+
+    cfg = StepConfig(step="s", kind="executable", program="x", output_dir="/d", output_se="SE", input_limit=limit)
+    params = {"TransformationID": 5, "Body": f"<x>dirac-ctao-run-step {encode_config(cfg)}</x>", "Status": "Active",
+              "GroupSize": group_size}  # fmt: skip
+    client = _Counters(counts)
+    plugin = TransformationPlugin("Standard", transClient=client, dataManager=object(), fc=object())
+    plugin.setParameters(params)
+    data = {lfn: ["CTAO-Local-SE"] for lfn in offered}
+    plugin.setInputData(data)
+    plugin.setTransformationFiles([{"LFN": lfn, "ErrorCount": 1} for lfn in tried])
+    result = plugin.run()
+    assert result["OK"], result
+    # the agent's own transformation dict and data are left as they were
+    assert params["Status"] == "Active" and plugin.data == data and client.calls == 1
+    return sorted(sorted(lfns) for _se, lfns in result["Value"])
+
+
+def test_the_plugin_hands_out_only_what_the_limit_leaves_and_makes_the_last_small_group_at_once():
+    offered = ["/f0", "/f1", "/f2", "/f3", "/f4"]
+    # 1 taken of 4: 3 left, the last ones: a group of 2 and, at once, the group of 1 (as in Flush)
+    assert _plugin_run(4, {"Processed": 1, "Unused": 5}, offered) == [["/f0", "/f1"], ["/f2"]]
+    # a retried file goes first (how DIRAC's plugin groups the 3 is its business)
+    groups = _plugin_run(4, {"Processed": 1, "Unused": 5}, offered, tried=["/f4"])
+    assert sorted(lfn for group in groups for lfn in group) == ["/f0", "/f1", "/f4"] and len(groups) == 2
+    # the limit reached: no task
+    assert _plugin_run(2, {"Assigned": 1, "Problematic": 1, "Removed": 3}, ["/f3"]) == []
+    # fewer files on offer than the limit leaves: DIRAC's plugin as usual (a group waits to fill)
+    assert _plugin_run(10, {"Unused": 3}, ["/f0", "/f1", "/f2"]) == [["/f0", "/f1"]]

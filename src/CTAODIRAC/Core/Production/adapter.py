@@ -10,7 +10,10 @@ The DIRAC-facing half (in ``CTAODIRAC.ProductionSystem``) turns each dictionary 
   the production's ``DependsOn`` (create those first).
 - ``AgentType`` is ``Automatic`` so that the TS creates and submits tasks by itself.
 - ``MaxNumberOfTasks``: for simulation the number of jobs; with ``input_limit`` the tasks needed for that many
-  files (``ceil(input_limit / group_size)``); else 0 (no limit).
+  files (``ceil(input_limit / group_size)``); else 0 (no limit). Descriptive only: DIRAC's ProductionStep has no
+  such attribute, and its TransformationAgent would not enforce it. The ``input_limit`` reaches DIRAC in the
+  step's job configuration (``Core.JobSide.StepConfig``), read back by our TransformationAgent plugin and the
+  failure agent (docs/failure-management.md, "Input limits").
 """
 
 from __future__ import annotations

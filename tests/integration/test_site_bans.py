@@ -37,6 +37,9 @@ lfn = f"/ctao/tests/sitebans/{NAME}/file.dat"
 res = FileCatalogClient().addFile({lfn: {"PFN": "", "Size": 10, "SE": "CTAO-Local-SE",
                                          "GUID": str(uuid.uuid4()).upper(), "Checksum": "0000abcd"}})
 assert res["OK"] and not res["Value"]["Failed"], res
+if SPARE_COPY:  # a second replica, at the other site's SE (the catalog entry is enough: no job runs there)
+    res = FileCatalogClient().addReplica({lfn: {"SE": "CTAO-Spare-SE", "PFN": ""}})
+    assert res["OK"] and not res["Value"]["Failed"], res
 t = Transformation()
 t.setTransformationName("sitebans_" + NAME)
 t.setType("DataReprocessing")
@@ -52,7 +55,7 @@ tid = t.getTransformationID()["Value"]
 tc = TransformationClient()
 assert tc.setTransformationParameter(tid, "Status", "Active")["OK"]
 assert tc.addFilesToTransformation(tid, [lfn])["OK"]
-res = tc.addTaskForTransformation(tid, [lfn])
+res = tc.addTaskForTransformation(tid, [lfn], TARGET_SE)  # positional: an RPC drops keywords
 assert res["OK"], res
 result = {"tid": tid, "lfn": lfn, "task": res["Value"]}
 """
@@ -76,10 +79,13 @@ result = JobManagerClient().deleteJob(JOBS)["OK"] if JOBS else True
 """
 
 
-def _submitted(dirac, *, sites: list[str], banned: list[str], ban: str) -> dict:
-    """A transformation with that job template, a ban of its file at ``ban``, its task submitted by DIRAC."""
+def _submitted(dirac, *, sites: list[str], banned: list[str], ban: str, target_se: str = "Unknown",
+               spare_copy: bool = False) -> dict:
+    """A transformation with that job template, a ban of its file at ``ban``, its task (for ``target_se``, as
+    the TransformationAgent would set it) submitted by DIRAC."""
     name = uuid.uuid4().hex[:8]
-    made = dirac.py(f"NAME = {name!r}\nSITES = {sites!r}\nBANNED = {banned!r}\n" + SETUP)
+    made = dirac.py(f"NAME = {name!r}\nSITES = {sites!r}\nBANNED = {banned!r}\nTARGET_SE = {target_se!r}\n"
+                    f"SPARE_COPY = {spare_copy!r}\n" + SETUP)
     tid, lfn = made["tid"], made["lfn"]
     dirac.sql("FailureManagementDB", "INSERT INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, "
               f"CreationTime) VALUES ({tid}, '{lfn}', '{ban}', 'infrastructure', 0, UTC_TIMESTAMP())")  # fmt: skip
@@ -127,5 +133,18 @@ def test_a_ban_against_the_step_only_site_is_not_applied(dirac):
         assert len(found["jobs"]) == 1, found["log"][-3000:]
         assert f'Site = "{SITE}";' in found["jdl"], found["jdl"]
         assert "BannedSites" not in found["jdl"], found["jdl"]
+    finally:
+        _delete(dirac, found["jobs"])
+
+
+def test_a_ban_of_the_site_the_target_se_chose_sends_the_task_where_the_data_also_is(dirac):
+    """DIRAC's BySE plugin sends a task to the site of the one SE the TransformationAgent chose for it: when the
+    failure agent bans that site for the file and the file has a copy at another site, the task goes there,
+    banned from the first (the ban used to be dropped, and the file went back to the site that kept failing)."""
+    found = _submitted(dirac, sites=[], banned=[], ban=SPARE_SITE, target_se="CTAO-Spare-SE", spare_copy=True)
+    try:
+        assert len(found["jobs"]) == 1, found["log"][-3000:]
+        assert f'Sites = "{SITE}";' in found["jdl"], found["jdl"]  # the job's requirements: the other site
+        assert f'BannedSites = "{SPARE_SITE}";' in found["jdl"], found["jdl"]
     finally:
         _delete(dirac, found["jobs"])

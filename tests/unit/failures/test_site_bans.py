@@ -84,6 +84,30 @@ def test_the_step_own_sites_narrow_what_is_left():
     assert (outcome.destinations, outcome.banned) == (frozenset({"LCG.Good.fr"}), ("LCG.Bad.de",))
 
 
+def test_a_destination_emptied_by_bans_moves_to_another_site_holding_the_data():
+    # BySE chose the bad site (the SE the TransformationAgent picked); the file has a copy at the good one too
+    asked = []
+
+    def data_sites():
+        asked.append(True)
+        return {"LCG.Bad.de", "LCG.Good.fr"}
+
+    outcome = apply_site_bans({"LCG.Bad.de"}, ["/a"], BANS, data_sites=data_sites)
+    assert (outcome.destinations, outcome.banned, outcome.unsatisfiable) == (
+        frozenset({"LCG.Good.fr"}), ("LCG.Bad.de",), ())
+    # no copy elsewhere: nothing to move to, the bans are dropped as before
+    outcome = apply_site_bans({"LCG.Bad.de"}, ["/a"], BANS, data_sites=lambda: {"LCG.Bad.de"})
+    assert outcome.unsatisfiable == ("LCG.Bad.de",)
+    # the step's own sites still bound where it may go
+    outcome = apply_site_bans({"LCG.Bad.de"}, ["/a"], BANS, step_sites={"LCG.Bad.de", "LCG.Other.it"},
+                              data_sites=lambda: {"LCG.Good.fr"})
+    assert outcome.unsatisfiable == ("LCG.Bad.de",)
+    # the replicas are looked up only when needed
+    asked.clear()
+    apply_site_bans({"LCG.Bad.de", "LCG.Good.fr"}, ["/a"], BANS, data_sites=data_sites)
+    assert asked == []
+
+
 # --- the plugin, DIRAC's TaskManagerPlugin underneath, the service stubbed ---------------------------------------
 
 

@@ -9,6 +9,9 @@ destination becomes:
   sites the step itself bans (the job template's ``BannedSites``, which a task parameter would otherwise
   replace): DIRAC's matcher then never gives the job to a pilot of those sites, whatever its destination;
 - an explicit destination (from the transformation's destination plugin, e.g. ``BySE``) loses those sites;
+  when it loses all of them (``BySE`` sends a task to the site of the one storage element the TransformationAgent
+  chose for it) and the task's input files have copies at other sites too (``data_sites``), the task goes
+  there instead;
 - when the bans exclude every site the task could go to, they are not applied (the job could run nowhere:
   DIRAC's JobScheduling optimizer would fail it, or it would wait forever) and the outcome says so, for the log.
   The sites a task could go to are the destination plugin's, narrowed to the step's own ``sites`` (the job
@@ -18,7 +21,7 @@ destination becomes:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = ["BanOutcome", "apply_site_bans", "task_lfns"]
@@ -56,13 +59,15 @@ def apply_site_bans(
     all_sites: Collection[str] = (),
     step_sites: Collection[str] = (),
     step_banned: Collection[str] = (),
+    data_sites: Callable[[], Collection[str]] | None = None,
 ) -> BanOutcome:
     """The destination of a task whose input files are ``lfns``, given the bans ``{lfn: sites}`` of its
     transformation, the ``destinations`` its destination plugin chose (empty: any site), the sites of the grid
     (``all_sites``; empty: unknown), and the step's own ``step_sites`` (empty: any) and ``step_banned``.
 
     ``banned`` of the outcome, when not empty, is the job's whole ``BannedSites``: the step's own and the
-    failure agent's."""
+    failure agent's. ``data_sites``: asked only when the bans empty an explicit destination, the sites holding a
+    copy of every input file of the task."""
     chosen = frozenset(destinations)
     failure_banned = {site for lfn in lfns for site in bans.get(lfn, ())}
     if not failure_banned:
@@ -75,5 +80,11 @@ def apply_site_bans(
     # an empty candidate set here means "unknown" only when nothing narrowed it; a narrowed empty set runs nowhere
     known = bool(candidates) or bool(chosen and step_sites)
     if known and not candidates - set(banned):
+        if chosen and data_sites is not None:
+            elsewhere = set(data_sites()) - set(banned)
+            if step_sites:
+                elsewhere &= set(step_sites)
+            if elsewhere:
+                return BanOutcome(destinations=frozenset(elsewhere), banned=banned)
         return BanOutcome(destinations=chosen, unsatisfiable=tuple(sorted(failure_banned)))
     return BanOutcome(destinations=frozenset(chosen - failure_banned), banned=banned)

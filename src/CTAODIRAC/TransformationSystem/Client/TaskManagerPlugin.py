@@ -5,7 +5,9 @@ DIRAC's WorkflowTaskAgent asks a task-manager plugin where each new task may run
 chosen as before by ``Operations/<VO>/Transformations/DestinationPlugin``) and adds one thing: a task whose input
 files the failure agent decided to keep away from a site (``FMSiteBans``) gets that site in its job's
 ``BannedSites`` (beside the sites the step itself bans: a task's ``BannedSites`` replaces the job template's, so
-the template's are read and kept), and loses it from an explicit destination list. Bans that would leave the task
+the template's are read and kept), and loses it from an explicit destination list; when that leaves no site
+(``BySE`` sends a task to the site of the one SE the TransformationAgent chose) and its files have copies at
+another site, the task goes there (one catalog call, only in that case). Bans that would leave the task
 no site to run at (the step's ``sites`` and ``banned_sites`` counted) are not applied. Our
 ``TransformationSystem/ConfigTemplate.cfg`` sets the option; see docs/failure-management.md, "Site avoidance".
 
@@ -135,7 +137,8 @@ class TaskManagerPlugin(DIRACTaskManagerPlugin):
             return destinations
         # "Site" holds the job template's destination, which DIRAC intersects with ours afterwards
         outcome = apply_site_bans(destinations, lfns, bans, self._all_sites(),
-                                  step_sites=_site_list(self.params.get("Site")), step_banned=step_banned)
+                                  step_sites=_site_list(self.params.get("Site")), step_banned=step_banned,
+                                  data_sites=lambda: self._data_sites(lfns))
         if outcome.unsatisfiable:
             gLogger.warn(
                 "CTAODIRAC: site bans not applied, they exclude every destination",
@@ -149,6 +152,29 @@ class TaskManagerPlugin(DIRACTaskManagerPlugin):
             self.params["BannedSites"] = ";".join(outcome.banned)
             gLogger.info("CTAODIRAC: task keeps away from", f"{', '.join(outcome.banned)} ({task})")
         return set(outcome.destinations)
+
+    @staticmethod
+    def _data_sites(lfns: list[str]) -> list[str]:
+        """The sites holding a copy of every one of ``lfns`` (the catalog's replicas, DIRAC's SE-to-site
+        mapping); empty if they cannot be read."""
+        from DIRAC.DataManagementSystem.Utilities.DMSHelpers import DMSHelpers
+        from DIRAC.Resources.Catalog.FileCatalog import FileCatalog
+
+        res = FileCatalog().getReplicas(lfns)
+        if not res["OK"] or res["Value"]["Failed"]:
+            gLogger.warn("CTAODIRAC: cannot read the replicas of a task's files",
+                         res.get("Message") or str(res["Value"]["Failed"]))
+            return []
+        helpers = DMSHelpers()
+        common: set[str] | None = None
+        for replicas in res["Value"]["Successful"].values():
+            sites: set[str] = set()
+            for se in replicas:
+                found = helpers.getLocalSiteForSE(se)
+                if found["OK"] and found["Value"]:
+                    sites.add(found["Value"])
+            common = sites if common is None else common & sites
+        return sorted(common or [])
 
     @staticmethod
     def _all_sites() -> list[str]:

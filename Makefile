@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 CTAPIPE_PY := .venv-ctapipe/bin/python
 LOCAL := $(VENV)/bin/dirac-ctao-local
 
-.PHONY: install up down status env demo test test-unit test-integration bench bench-campaign lock clean-local
+.PHONY: install up down status env demo chaos test test-unit test-integration bench bench-campaign lock clean-local
 
 install:            ## Debian packages (as root) + .venv with DIRAC and this package (idempotent)
 	bash tools/install.sh
@@ -20,6 +20,10 @@ status:
 
 demo: up            ## the main job: local DIRAC up, then the example production shown
 	bash tools/demo.sh
+
+SEED ?= 1
+chaos: up           ## the example campaign while faults are injected (docs/chaos.md; ~20-30 min): SEED=N
+	$(LOCAL) campaign --chaos --seed $(SEED)
 
 test: test-unit test-integration   ## every test (brings the local DIRAC up if needed)
 

@@ -1,6 +1,9 @@
 """The example campaign end to end (``dirac-ctao-local campaign``, the README's main job) on a local DIRAC of
 its own: toy DL0 → ctapipe-process → merge → merge → train energy and classifier → apply, 29 transformations
-run by DIRAC's agents, ours, and local JobAgent pilots; then the DL2 files are read back with ctapipe."""
+run by DIRAC's agents, ours, and local JobAgent pilots, **while faults are injected** (``--chaos --short``, a
+seeded plan: docs/chaos.md); it must end with every transformation and production Completed by the agents,
+every input processed or given up once, no orphan output, storage and catalog agreeing; then the DL2 files are
+read back with ctapipe. The happy path (no fault) is the README's ``make demo``."""
 
 from __future__ import annotations
 
@@ -33,19 +36,34 @@ print(json.dumps(found))
 
 
 @pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
-def test_the_example_campaign_runs_from_toy_dl0_to_dl2(local_dirac, tmp_path_factory):
+def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign") / "dirac"
     env = {**os.environ, "CTAODIRAC_LOCAL_ROOT": str(root),
            "CTAODIRAC_LOCAL_PORT_OFFSET": str(local_dirac.identity().port_offset + OFFSET)}  # fmt: skip
     local = str(control.venv_bin() / "dirac-ctao-local")
     try:
-        run = subprocess.run([local, "campaign", "--showers", "200", "--timeout", "1500"], env=env,
-                             capture_output=True, text=True, timeout=1800)  # fmt: skip
+        run = subprocess.run([local, "campaign", "--chaos", "--short", "--seed", "3", "--showers", "200",
+                              "--timeout", "2700"], env=env, capture_output=True, text=True, timeout=3000)  # fmt: skip
         out = run.stdout
-        assert run.returncode == 0, out[-4000:] + run.stderr[-3000:]
         assert "[" in out and "transformations done" in out  # progress was shown
+        assert "chaos report" in out, out[-4000:] + run.stderr[-3000:]
         summary = json.loads(out[out.index("{\n"):])
-        assert summary["complete"] is True
+        chaos = summary["chaos"]
+        assert run.returncode == 0, out[-6000:] + run.stderr[-3000:]
+        assert summary["complete"] is True and chaos["problems"] == []
+        # the faults happened: each kind applied (a pilot is killed only with OpenSearch, which the instance runs)
+        applied = {kind for kind, states in chaos["faults"].items() if states.get("applied")}
+        assert applied >= {"kill-agent", "restart-mariadb", "kill-service", "replica-lost", "software-missing",
+                           "payload-fails", "output-se-banned"}, chaos["faults"]
+        assert sum(chaos["agent_restarts"].values()) >= 3, chaos["agent_restarts"]
+        # the failure agent classified every job a fault failed as the fault's class
+        assert chaos["misclassified"] == 0, chaos["confusion"]
+        for klass in ("software", "application", "input-data", "infrastructure"):
+            assert chaos["confusion"].get(klass, {}).get(klass, 0) >= 1, (klass, chaos["confusion"])
+        # the bad site got jobs, and was banned for their files
+        assert chaos["bad_site_jobs"] >= 1 and chaos["site_bans"] >= 1, chaos
+        # the one input lost for good was given up; everything else was processed
+        assert len(chaos["given_up"]) == 1 and chaos["given_up"][0].endswith("_run000008.toydl0.json"), chaos
         assert len(summary["files_processed_per_step"]) == 29
         assert all(count >= 1 for count in summary["files_processed_per_step"].values())
         assert len(summary["models"]) == 2  # energy regressor, particle classifier

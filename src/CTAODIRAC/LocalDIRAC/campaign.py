@@ -9,12 +9,21 @@ WorkflowTaskAgent, the FailureManagementAgent (acting: it retries jobs that fail
 that ran before its model existed), and JobAgents with the worker-node configuration executing the jobs here
 ("pilots", started again when they stop). Nothing is registered or changed by hand after the submission.
 Progress is printed when it changes; a JSON summary at the end says where the time went (:func:`job_times`).
+
+With ``--chaos`` (docs/chaos.md) the same campaign runs while :mod:`CTAODIRAC.LocalDIRAC.chaos` injects faults: the
+DL0 files get a second copy at the second site, whose pilot fails every job; one more DL0 run is registered whose
+stored copies are lost for good; the submission is killed once and run again; the agents (DIRAC's
+StalledJobAgent and RequestExecutingAgent too) are kept running by a supervisor that restarts them after each
+kill. The run ends when every transformation and production is Completed (by the failure agent), and is then
+checked: every input processed or given up once, no orphan or duplicate output, the storage elements and the
+catalog agreeing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -55,38 +64,52 @@ def main() -> int:
     parser.add_argument("--ctapipe-env", required=True, help="the ctapipe payload environment (Python 3.12)")
     parser.add_argument("--root", required=True, help="the local DIRAC instance directory")
     parser.add_argument("--pilots", type=int, default=2, help="JobAgents running jobs side by side")
+    parser.add_argument("--chaos", action="store_true", help="inject faults while the campaign runs")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the chaos plan")
+    parser.add_argument("--short", action="store_true", help="fewer faults (the chaos integration test)")
+    parser.add_argument("--submit-only", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
 
     import DIRAC
 
     DIRAC.initialize()
+    if args.submit_only:  # the chaos run's submission, in a process of its own (killed once on purpose)
+        plan_file, out = (Path(a) for a in args.submit_only)
+        campaign = plan_file.stem
+        submitted = submitter(campaign, args.ctapipe_env, chaos=True).submit(
+            load_campaign_plan(plan_file.read_text()))
+        out.write_text(json.dumps({s.name: s.transformation_id for p in submitted for s in p.steps}))
+        return 0
+
     from DIRAC.DataManagementSystem.Client.DataManager import DataManager
     from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
     from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
     from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 
-    from CTAODIRAC.Core.JobSide import Software
-    from CTAODIRAC.Core.Production.loader import load_plan
     from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
-    from CTAODIRAC.LocalDIRAC import control
+    from CTAODIRAC.LocalDIRAC import chaos as chaos_mod
     from CTAODIRAC.LocalDIRAC.instance import Instance
-    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
     from CTAODIRAC.ToyEvents.description import default_description
 
     t0 = time.monotonic()
     inst = Instance(args.root)
     campaign = f"Toy{uuid.uuid4().hex[:6]}"
     repo = Path(__file__).resolve().parents[3]
-    plan = load_plan(text=reduced_campaign((repo / "examples" / "ctapipe_campaign.yaml").read_text(), campaign),
-                     filename="examples/ctapipe_campaign.yaml")
+    plan_text = reduced_campaign((repo / "examples" / "ctapipe_campaign.yaml").read_text(), campaign)
+    plan = load_campaign_plan(plan_text)
     query = {k: next(iter(v.values())) for k, v in plan.step("process-gamma-performance").input_query.items()}
     for key in ("particle", "split"):
         query.pop(key)
     fc, dm, meta = FileCatalogClient(), DataManager(), CatalogMetadata()
     print(f"campaign {campaign}: {len(plan.steps)} transformations in {len(plan.productions)} productions", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="campaign-"))
+    settings = (chaos_mod.ChaosSettings.short if args.short else chaos_mod.ChaosSettings)(seed=args.seed)
+    chaos_dir = inst.root / "chaos" / campaign
+    if args.chaos:
+        chaos_dir.mkdir(parents=True, exist_ok=True)
+        print(f"chaos: seed {args.seed}, faults logged to {chaos_dir / 'faults.jsonl'}", flush=True)
 
     # 1. the starting data: toy DL0 runs and the ctapipe configuration files
-    work = Path(tempfile.mkdtemp(prefix="campaign-"))
     meta.ensure_fields(directory={"particle": "str"}, file={"split": "str", "run_number": "int"})
     resources = Path(args.ctapipe_env).glob("lib/python3*/site-packages/ctapipe/resources")
     resources = next(iter(resources))
@@ -96,7 +119,9 @@ def main() -> int:
         if not fc.isFile(lfn)["Value"]["Successful"].get(lfn):
             assert dm.putAndRegister(lfn, str(local), SE)["OK"], lfn
     base = f"/ctao/toy/{campaign}/dl0"
-    for run, (particle, split) in enumerate(SAMPLES, start=1):
+    samples = list(SAMPLES) + ([LOST_SAMPLE] if args.chaos and settings.permanent_loss else [])
+    dl0 = []
+    for run, (particle, split) in enumerate(samples, start=1):
         desc = default_description(particle, split, run_number=run, n_showers=args.showers, seed=run)
         name = f"{particle}_{split}_run{run:06d}.toydl0.json"
         (work / name).write_text(desc.model_dump_json(indent=1))
@@ -106,57 +131,84 @@ def main() -> int:
         lfn = f"{directory}/{name}"
         assert dm.putAndRegister(lfn, str(work / name), SE)["OK"], lfn
         assert fc.setMetadata(lfn, {"split": split, "run_number": run})["OK"]
-    print(f"registered {len(SAMPLES)} toy DL0 runs of {args.showers} showers under {base}", flush=True)
+        dl0.append(lfn)
+    print(f"registered {len(samples)} toy DL0 runs of {args.showers} showers under {base}", flush=True)
+    stores = {SE: inst.storage, SPARE_SE: inst.root / "storage-spare", FAILOVER_SE: inst.root / "storage-failover"}
+    lost_for_good: set[str] = set()
+    if args.chaos:
+        # a copy of each DL0 run at the second site (whose pilot is bad): first-level jobs may go there
+        for lfn in dl0:
+            assert dm.replicateAndRegister(lfn, SPARE_SE, SE)["OK"], lfn
+        if settings.permanent_loss:  # its stored copies vanish for good: to be given up
+            lost = dl0[-1]
+            for directory in stores.values():
+                (directory / lost.lstrip("/")).unlink(missing_ok=True)
+            lost_for_good.add(lost)
+            print(f"chaos: the stored copies of {lost} are lost for good", flush=True)
 
     # 2. the campaign
-    submitted = ProductionSubmitter(f"/ctao/toy/{campaign}/out", output_se=SE,
-                                    software=Software(kind="venv", location=args.ctapipe_env)).submit(plan)
-    tids = {s.name: s.transformation_id for p in submitted for s in p.steps}
+    if args.chaos:
+        submitted_ids = submit_with_a_kill(args, campaign, settings, chaos_dir, plan_text)
+    else:
+        submitted = submitter(campaign, args.ctapipe_env).submit(plan)
+        submitted_ids = {s.name: s.transformation_id for p in submitted for s in p.steps}
+    tids = submitted_ids
     submitted_at = time.monotonic()
-    print(f"submitted {len(tids)} transformations in {len(submitted)} productions", flush=True)
+    print(f"submitted {len(tids)} transformations in {len(plan.productions)} productions", flush=True)
 
     # 3. the agents and the pilots, left to run as on a data centre, until every transformation is done
     tc = TransformationClient()
     types = ",".join(sorted({s.type for s in plan.steps}))
-    agents = [
-        control.start_agent(inst, name, polling, options)
-        for name, polling, options in (
-            ("Transformation/InputDataAgent", 10, [f"TransformationTypes={types}"]),
-            # NoUnusedDelay: DIRAC skips a transformation that had no Unused files for 6 hours by default
-            ("Transformation/TransformationAgent", 10, [f"TransformationTypes={types}", "NoUnusedDelay=0"]),
-            ("Transformation/WorkflowTaskAgent", 10,
-             [f"TransType={types}", "shifterProxy=ProductionManager", "MonitorTasks=", "MonitorFiles="]),
-            ("Transformation/FailureManagementAgent", 20,
-             ["ReportOnly=False", "MinJobAge=0", f"TransformationTypes={types}"]),
-        )
-    ]  # fmt: skip
-    pilots = Pilots(inst, args.pilots)
+    specs = agent_specs(types, chaos=args.chaos, stalled=args.chaos and opensearch_running(inst))
+    supervisor = chaos_mod.Supervisor(inst, specs)
+    pilots = chaos_mod.Pilots(inst, args.pilots, bad_site=BAD_SITE if args.chaos and settings.bad_site else None)
+    injector = None
+    if args.chaos:
+        plan_faults = chaos_mod.plan_faults(settings, [s.name for s in specs],
+                                            kill_pilot=any(s.name.endswith("StalledJobAgent") for s in specs))
+        injector = chaos_mod.Injector(inst, settings, plan_faults, chaos_dir / "faults.jsonl", supervisor, pilots,
+                                      Path(args.ctapipe_env), list(tids.values()), SE, stores)
+        injector.record("plan", faults=[f.__dict__ for f in plan_faults])
     states: dict[int, dict[str, int]] = {}
+    finished_all = False
     try:
         shown = ""
+        run_start = time.monotonic()
         while time.monotonic() - t0 < args.timeout:
+            supervisor.keep_running()
             pilots.keep_running()
+            if injector is not None:
+                injector.tick(time.monotonic() - run_start)
             res = tc.getTransformationFiles({"TransformationID": list(tids.values())})
-            if not res["OK"]:
+            rows = tc.getTransformations({"TransformationID": list(tids.values())})
+            if not res["OK"] or not rows["OK"]:
                 time.sleep(5)
                 continue
             states = file_states(res["Value"])
+            statuses = {int(r["TransformationID"]): r["Status"] for r in rows["Value"]}
+            completed = sum(1 for st in statuses.values() if st == "Completed")
             finished = sum(1 for tid in tids.values() if transformation_done(states.get(tid, {})))
             jobs = tc.getCounters("TransformationTasks", ["ExternalStatus"],
                                   {"TransformationID": list(tids.values())}).get("Value", [])
-            line = (f"{finished}/{len(tids)} transformations done; files "
+            line = (f"{finished}/{len(tids)} transformations done, {completed} Completed; files "
                     + ", ".join(f"{n} {st}" for st, n in sorted(total_states(states).items()))
                     + f"; {sum(n for _, n in jobs)} tasks")  # fmt: skip
             if line != shown:
                 print(f"[{time.monotonic() - t0:5.0f} s] {line}", flush=True)
                 shown = line
-            if finished == len(tids):
+            if args.chaos:
+                if completed == len(tids) and productions_completed(plan):
+                    finished_all = True
+                    break
+            elif finished == len(tids):
+                finished_all = True
                 break
-            time.sleep(10)
+            time.sleep(5 if args.chaos else 10)
     finally:
+        if injector is not None:
+            injector.finish()
         pilots.stop()
-        for agent in agents:
-            control.stop_agent(agent)
+        supervisor.stop()
     elapsed = time.monotonic() - t0
 
     # 4. the summary, and where the time went
@@ -166,36 +218,117 @@ def main() -> int:
                            "analysis_prog": "ctapipe-apply-models", "split": "performance"})
     models = meta.find_files({"MCCampaign": campaign, "outputType": "Model"})
     done = {step: states.get(tid, {}).get("Processed", 0) for step, tid in tids.items()}
-    complete = all(transformation_done(states.get(tid, {})) for tid in tids.values())
+    complete = finished_all and all(transformation_done(states.get(tid, {})) for tid in tids.values()
+                                    if not args.chaos)  # fmt: skip
     timing = time_split(_task_records(tc, JobMonitoringClient(), list(tids.values())))
     summary = {"campaign": campaign, "complete": complete, "seconds": round(elapsed),
                "submission_seconds": round(submitted_at - t0), "pilots": args.pilots, "timing": timing,
                "files_processed_per_step": done, "models": models, "dl2_outputs": dl2}
-    print(json.dumps(summary, indent=1), flush=True)
-    return 0 if complete and len(dl2) >= 4 else 1
+    ok = complete and len(dl2) >= 4
+    if injector is not None:
+        report = chaos_mod.chaos_report(injector, plan, tids, f"/ctao/toy/{campaign}", stores, lost_for_good)
+        summary["chaos"] = report
+        ok = complete and not report["problems"] and len(dl2) >= 3
+        (chaos_dir / "report.json").write_text(json.dumps(summary, indent=1, default=str))
+        split = ", ".join(f"{key} {timing[key]['sum_s']} s" for key in ("to_job", "queued", "wrapper", "payload", "upload"))
+        print(report["text"] + f"\nwall time {round(elapsed)} s (submission {round(submitted_at - t0)} s); "
+              f"{timing['jobs']} jobs: {split}", flush=True)
+    print(json.dumps(summary, indent=1, default=str), flush=True)
+    return 0 if ok else 1
 
 
-class Pilots:
-    """``count`` JobAgents, each from its own pilot directory with the worker-node configuration
-    (``control.start_pilot``), started again whenever it stops (after a few cycles without a job)."""
+#: The chaos run's extra DL0 run, whose stored copies are lost for good (a proton performance run: the proton
+#: performance sample keeps its other run).
+LOST_SAMPLE = ("proton", "performance")
+SPARE_SE = "CTAO-Spare-SE"
+FAILOVER_SE = "CTAO-Failover-SE"
+#: The bad site's worker node: the second site, with no disk space left for a job.
+BAD_SITE = {
+    "LocalSite": {"Site": "CTAO.Spare.ch", "LocalSE": SPARE_SE},
+    "Systems": {"WorkloadManagement": {"JobWrapper": {"MinDiskSpace": 10**9}}},
+}
 
-    def __init__(self, inst: Any, count: int) -> None:
-        self.inst = inst
-        self.procs: list[Any] = [None] * count
 
-    def keep_running(self) -> None:
-        from CTAODIRAC.LocalDIRAC import control
+def load_campaign_plan(text: str) -> Any:
+    from CTAODIRAC.Core.Production.loader import load_plan
 
-        for i, proc in enumerate(self.procs):
-            if proc is None or proc.poll() is not None:
-                self.procs[i] = control.start_pilot(self.inst, i + 1)
+    return load_plan(text=text, filename="examples/ctapipe_campaign.yaml")
 
-    def stop(self) -> None:
-        from CTAODIRAC.LocalDIRAC import control
 
-        for proc in self.procs:
-            if proc is not None:
-                control.stop_agent(proc)
+def submitter(campaign: str, ctapipe_env: str, chaos: bool = False) -> Any:
+    """The campaign's submitter: outputs to the local SE (with the local site's failover SE in a chaos run: the
+    spare site is the bad one there)."""
+    from CTAODIRAC.Core.JobSide import Software
+    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+
+    return ProductionSubmitter(f"/ctao/toy/{campaign}/out", output_se=SE, failover_ses=[FAILOVER_SE] if chaos else [],
+                               software=Software(kind="venv", location=ctapipe_env))
+
+
+def submit_with_a_kill(args: Any, campaign: str, settings: Any, chaos_dir: Path, plan_text: str) -> dict[str, int]:
+    """Submit in a process of its own, SIGKILLed once at a seeded moment, then run again to the end."""
+    from CTAODIRAC.LocalDIRAC import chaos as chaos_mod
+
+    plan_file = chaos_dir / f"{campaign}.yaml"
+    plan_file.write_text(plan_text)
+    out = chaos_dir / "submitted.json"
+    command = [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.campaign", "--root", args.root, "--ctapipe-env",
+               args.ctapipe_env, "--submit-only", str(plan_file), str(out)]
+    kill_after = chaos_mod.submission_kill_delay(settings) if settings.kill_submission else None
+
+    def record(what: str, **data: Any) -> None:
+        with open(chaos_dir / "faults.jsonl", "a") as log:
+            log.write(json.dumps({"time": round(time.time(), 1), "what": what, **data}, default=str) + "\n")
+
+    run = chaos_mod.run_killed_then_again(command, dict(os.environ), Path(args.root), kill_after, record)
+    record("submission-rerun", returncode=run.returncode, output=(run.stdout + run.stderr)[-3000:])
+    if run.returncode != 0:
+        raise RuntimeError(f"the re-run of the submission failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return {k: int(v) for k, v in json.loads(out.read_text()).items()}
+
+
+def agent_specs(types: str, chaos: bool = False, stalled: bool = False) -> list[Any]:
+    """The long-running agents of the campaign (with ``chaos``: the request executor for failover requests, and
+    DIRAC's StalledJobAgent when it can work, i.e. with OpenSearch)."""
+    from CTAODIRAC.LocalDIRAC.chaos import AgentSpec
+
+    failure_options = ["ReportOnly=False", "MinJobAge=0", f"TransformationTypes={types}"]
+    if chaos:  # the bad site is kept away from a transformation's files after its infrastructure failures there
+        # and the campaign's first-level transformations (fed by the catalog) are completed too once done
+        # (two failures of a transformation at a site: a pilot killed once at the good site does not ban it)
+        failure_options += ["SiteBanThreshold=2", "SiteBanClasses=infrastructure",
+                            "ActOnTransformationsWithoutParents=True"]
+    specs = [
+        AgentSpec("Transformation/InputDataAgent", 10, [f"TransformationTypes={types}"]),
+        # NoUnusedDelay: DIRAC skips a transformation that had no Unused files for 6 hours by default
+        AgentSpec("Transformation/TransformationAgent", 10, [f"TransformationTypes={types}", "NoUnusedDelay=0"]),
+        AgentSpec("Transformation/WorkflowTaskAgent", 10,
+                  [f"TransType={types}", "shifterProxy=ProductionManager", "MonitorTasks=", "MonitorFiles="]),
+        AgentSpec("Transformation/FailureManagementAgent", 20 if not chaos else 10, failure_options),
+    ]
+    if chaos:
+        specs.append(AgentSpec("RequestManagement/RequestExecutingAgent", 10, []))
+    if stalled:
+        specs.append(AgentSpec("WorkloadManagement/StalledJobAgent", 10, ["StalledTimeHours=2", "FailedTimeHours=3"]))
+    return specs
+
+
+def opensearch_running(inst: Any) -> bool:
+    """Whether the instance runs OpenSearch (DIRAC's StalledJobAgent needs it to read a job's pilot)."""
+    from CTAODIRAC.LocalDIRAC import control
+
+    return any(row.name.lower().startswith("opensearch") and row.pid is not None for row in control.status(inst))
+
+
+def productions_completed(plan: Any) -> bool:
+    from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+
+    client = ProductionClient()
+    for production in plan.productions:
+        res = client.getProduction(production.name)
+        if not res["OK"] or res["Value"]["Status"] != "Completed":
+            return False
+    return True
 
 
 def file_states(files: list[dict[str, Any]]) -> dict[int, dict[str, int]]:

@@ -171,8 +171,12 @@ def campaign(
     showers: Annotated[int, typer.Option(help="Showers thrown per toy DL0 run.")] = 300,
     timeout: Annotated[int, typer.Option(help="Give up after this many seconds.")] = 3600,
     pilots: Annotated[int, typer.Option(help="JobAgents running jobs side by side.")] = 2,
+    chaos: Annotated[bool, typer.Option("--chaos", help="Inject faults while it runs (docs/chaos.md).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the chaos plan.")] = 1,
+    short: Annotated[bool, typer.Option("--short", help="With --chaos: fewer faults, sooner.")] = False,
 ) -> None:
-    """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe)."""
+    """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe); with
+    --chaos, while faults are injected, then check that nothing was lost or done twice."""
     inst = _instance(root)
     ctapipe_env = control.venv_bin().parent.parent / ".venv-ctapipe"
     if not (ctapipe_env / "bin" / "ctapipe-process").exists():
@@ -186,6 +190,8 @@ def campaign(
     environment["PATH"] = f"{control.venv_bin()}:{environment.get('PATH', '')}"
     cmd = [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.campaign", "--root", str(inst.root), "--ctapipe-env",
            str(ctapipe_env), "--showers", str(showers), "--timeout", str(timeout), "--pilots", str(pilots)]
+    if chaos:
+        cmd += ["--chaos", "--seed", str(seed), *(["--short"] if short else [])]
     raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import certs, csconfig, mariadb
+from . import certs, csconfig, mariadb, opensearch
 from .instance import CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
 from .processes import Process, port_open, read_pid, start_process, stop, wait_for_port
 
@@ -64,6 +64,8 @@ def _start_component(inst: Instance, comp: Component) -> str:
     proc = Process(inst, comp.key)
     if read_pid(proc) is not None:
         return "running"
+    if comp.full_name in opensearch.CLIENT_SERVICES:
+        opensearch.wait_ready(inst)
     port = inst.port(comp)
     if port is not None and port_open(port):
         raise RuntimeError(
@@ -78,6 +80,12 @@ def _start_component(inst: Instance, comp: Component) -> str:
         if read_pid(proc) is None:
             raise RuntimeError(f"{comp.key} exited while starting: see {inst.log(comp.key)}")
     return "started"
+
+
+def start_component(inst: Instance, full_name: str) -> str:
+    """Start the component ``System/Name`` of the instance if it is not running ("running" or "started")."""
+    comp = next(c for c in csconfig.all_components() if c.full_name == full_name)
+    return _start_component(inst, comp)
 
 
 def _tables_missing(inst: Instance) -> bool:
@@ -120,6 +128,8 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None
     csconfig.write_configuration(inst, ident, central=not master_running)
     step("configuration", f"{inst.etc}" + ("" if not master_running else " (CS kept: master running)"))
+    # started first and waited for only by the services that connect to it (opensearch.CLIENT_SERVICES)
+    step("OpenSearch", opensearch.start(inst) + f" on 127.0.0.1:{opensearch.http_port(inst)}")
 
     step("MariaDB", mariadb.ensure_running(inst, ident) + f" on 127.0.0.1:{ident.mysql_port}")
     created = mariadb.ensure_databases(inst, ident, {db: sql for _, db, sql in csconfig.extension_databases()})
@@ -140,6 +150,8 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     for comp in components:
         if comp.name in later:
             step(comp.full_name, _start_component(inst, comp))
+    waited = opensearch.wait_ready(inst)
+    step("OpenSearch", "answering" + (f" (waited {waited:.1f} s for it)" if waited > 0.5 else ""))
 
     # The sites and storage elements synchronised last time: synchronise again when the configuration changes.
     rss_stamp = inst.run / "rss-synced"
@@ -231,21 +243,25 @@ def run_agent(inst: Instance, agent: str, cycles: int = 1, options: list[str] | 
 
 def start_agent(inst: Instance, agent: str, polling: int, options: list[str] | None = None,
                 extra_args: list[str] | None = None, cycles: int = 1_000_000, root: Path | None = None,
-                log_name: str | None = None) -> subprocess.Popen:
+                log_name: str | None = None, prefix: list[str] | None = None) -> subprocess.Popen:
     """Start ``dirac-agent System/Agent`` in the background, polling every ``polling`` seconds, as a data
     centre runs it; its output is appended to ``logs/<log_name or agent_<System>_<Agent>>.log``. ``root``: run
-    it from another DIRAC root directory (a pilot's, see :func:`start_pilot`). Stop it with ``stop_agent``."""
+    it from another DIRAC root directory (a pilot's, see :func:`start_pilot`). ``prefix``: a command the agent's
+    command line is given to (e.g. ``unshare`` for a worker whose software area is not mounted). Stop it with
+    ``stop_agent``."""
     args, env, cwd = _agent_process(inst, agent, cycles, polling, options, extra_args, root)
+    args = [*(prefix or []), *args]
     with open(inst.log(log_name or "agent_" + agent.replace("/", "_")), "ab") as log:
         _log_start(log, args)
         return subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def pilot_root(inst: Instance, index: int) -> Path:
+def pilot_root(inst: Instance, index: int | str, overrides: dict[str, Any] | None = None) -> Path:
     """The directory of local pilot ``index``: its own ``etc/dirac.cfg`` (the instance's plus the worker-node
-    configuration), the instance's certificates, and its jobs' working directories. A JobAgent rewrites its
-    root's ``etc/dirac.cfg`` (``/LocalSite/CPUTimeLeft``) after each job; two JobAgents sharing one root
-    race on that file and can leave it without the configuration servers."""
+    configuration, plus ``overrides``, nested sections as dicts), the instance's certificates, and its jobs'
+    working directories. A JobAgent rewrites its root's ``etc/dirac.cfg`` (``/LocalSite/CPUTimeLeft``) after
+    each job; two JobAgents sharing one root race on that file and can leave it without the configuration
+    servers."""
     from diraccfg import CFG
 
     root = inst.root / "pilots" / str(index)
@@ -254,6 +270,8 @@ def pilot_root(inst: Instance, index: int) -> Path:
     if not certificates.exists():
         certificates.symlink_to(inst.root / "etc" / "grid-security")
     cfg = CFG().loadFromFile(str(inst.dirac_cfg)).mergeWith(CFG().loadFromFile(str(inst.worker_cfg)))
+    if overrides:
+        cfg = cfg.mergeWith(csconfig.to_cfg(overrides))
     cfg.writeToFile(str(root / "etc" / "dirac.cfg"))
     return root
 
@@ -263,13 +281,17 @@ def pilot_root(inst: Instance, index: int) -> Path:
 JOB_AGENT_OPTIONS = ("SubmissionDelay=0",)
 
 
-def start_pilot(inst: Instance, index: int, cycles: int = 50, options: list[str] | None = None) -> subprocess.Popen:
-    """A JobAgent running jobs here as a pilot would, from its own :func:`pilot_root`; it goes on after a failed
-    payload and stops after 5 cycles without a job or ``cycles`` cycles."""
+def start_pilot(inst: Instance, index: int | str, cycles: int = 50, options: list[str] | None = None,
+                overrides: dict[str, Any] | None = None, prefix: list[str] | None = None,
+                log_name: str | None = None) -> subprocess.Popen:
+    """A JobAgent running jobs here as a pilot would, from its own :func:`pilot_root` (with ``overrides`` of its
+    worker-node configuration); it goes on after a failed payload and stops after 5 cycles without a job or
+    ``cycles`` cycles. ``prefix``: see :func:`start_agent`."""
     return start_agent(
         inst, "WorkloadManagement/JobAgent", 2,
         ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False", *JOB_AGENT_OPTIONS, *(options or [])],
-        cycles=cycles, root=pilot_root(inst, index), log_name=f"agent_WorkloadManagement_JobAgent_pilot{index}",
+        cycles=cycles, root=pilot_root(inst, index, overrides), prefix=prefix,
+        log_name=log_name or f"agent_WorkloadManagement_JobAgent_pilot{index}",
     )  # fmt: skip
 
 
@@ -307,7 +329,8 @@ def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:
         for comp, was in zip(dirac, pool.map(lambda c: stop(Process(inst, c.key)), dirac)):
             if was:
                 stopped.append(comp.full_name)
-    for key, name in ((CONFIGURATION_SERVER.key, CONFIGURATION_SERVER.full_name), (mariadb.MYSQL_KEY, "MariaDB")):
+    for key, name in ((opensearch.KEY, "OpenSearch"), (CONFIGURATION_SERVER.key, CONFIGURATION_SERVER.full_name),
+                      (mariadb.MYSQL_KEY, "MariaDB")):
         if stop(Process(inst, key)):
             stopped.append(name)
     for name in stopped:
@@ -330,6 +353,9 @@ def status(inst: Instance) -> list[ComponentStatus]:
     mysql_port = ident.mysql_port if ident else None
     rows.append(ComponentStatus("MariaDB", read_pid(Process(inst, mariadb.MYSQL_KEY)), mysql_port,
                                 port_open(mysql_port) if mysql_port else None, str(inst.log(mariadb.MYSQL_KEY))))
+    search_port = opensearch.http_port(inst) if ident else opensearch.HTTP_PORT
+    rows.append(ComponentStatus("OpenSearch", read_pid(Process(inst, opensearch.KEY)), search_port,
+                                port_open(search_port), str(inst.log(opensearch.KEY))))
     for comp in csconfig.all_components():
         pid = read_pid(Process(inst, comp.key))
         port = inst.port(comp) if ident else comp.port

@@ -42,6 +42,12 @@ DATA_PROCESSING_TYPES = (
     "MCSimulation", "DataReprocessing", "Merging", "Merge", "Training", "ApplyModel", "Processing",
 )  # fmt: skip
 CPU_TIME_LEFT = 200000
+#: A second storage element of the local site, for failover copies (the chaos campaign's output SE is banned for
+#: writing for a while): its files can be read by jobs of the local site until DIRAC's request moves them.
+FAILOVER_SE_NAME = "CTAO-Failover-SE"
+#: DIRAC's monitoring types sent to its Monitoring system (OpenSearch): job and pilot states (StatesAccountingAgent),
+#: data operations (DataManager, job wrappers), requests (RequestExecutingAgent), pilot submissions (SiteDirector).
+MONITORING_TYPES = ("WMSHistory", "PilotsHistory", "DataOperation", "RMSMonitoring", "PilotSubmissionMonitoring")
 #: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.
 JOB_WRAPPER_CHECKING = {"CheckingTime": 10, "MinCheckingTime": 10}
 SANDBOX_SE = "ProductionSandboxSE"
@@ -50,7 +56,7 @@ SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement
 
 def rss_elements() -> list[str]:
     """The sites and storage elements the ResourceStatus system must know (and hold Active)."""
-    return sorted([SITE, SPARE_SITE, SE_NAME, SPARE_SE_NAME, SANDBOX_SE])
+    return sorted([SITE, SPARE_SITE, SE_NAME, SPARE_SE_NAME, FAILOVER_SE_NAME, SANDBOX_SE])
 
 
 def extension_packages() -> list[str]:
@@ -256,11 +262,12 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                     "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
                 },
                 "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
-                # no Accounting service and no Monitoring service run here: send no accounting or monitoring
-                # records (each data operation would otherwise warn "Error sending accounting record"). OpenSearch
-                # runs, but DIRAC's monitoring reporters fall back to the Monitoring service when they cannot
-                # write to it directly, and nothing here checks their records yet (docs/local-dirac.md#opensearch)
-                "MonitoringBackends": {"Default": ""},
+                # No Accounting service runs here: by default send no records at all (each data operation would
+                # otherwise warn "Error sending accounting record"). The types DIRAC's Monitoring system keeps in
+                # OpenSearch go there (DIRAC's reporters write to the node directly; no Monitoring service runs here,
+                # their fallback); the services' and agents' own activity records (ServiceMonitoring,
+                # AgentMonitoring, from each of ~20 processes) stay off.
+                "MonitoringBackends": {"Default": "", **{kind: "Monitoring" for kind in MONITORING_TYPES}},
                 # where production jobs store outputs (dirac-ctao-run-step); the failover SE is the same
                 # single local SE (a second one would only move files between two directories here)
                 "CTAODIRAC": {"OutputSE": SE_NAME, "FailoverSEs": SE_NAME},
@@ -271,7 +278,7 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 SITE.split(".")[0]: {
                     SITE: {
                         "Name": SITE.split(".")[1],
-                        "SE": SE_NAME,
+                        "SE": [SE_NAME, FAILOVER_SE_NAME],
                         "CE": host,
                         "CEs": {
                             host: {
@@ -287,6 +294,11 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 SE_NAME: {
                     "BackendType": "local",
                     "File": {"Host": "", "Path": str(inst.storage), "Protocol": "file", "Access": "remote"},
+                },
+                FAILOVER_SE_NAME: {
+                    "BackendType": "local",
+                    "File": {"Host": "", "Path": str(inst.root / "storage-failover"), "Protocol": "file",
+                             "Access": "remote"},
                 },
                 SPARE_SE_NAME: {
                     "BackendType": "local",
@@ -304,6 +316,9 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 },
             },
             "FileCatalogs": {"FileCatalog": {"AccessType": "Read-Write", "Status": "Active", "Master": "True"}},
+            # no message queue here: with the section present (empty), DIRAC's monitoring reporters note the missing
+            # failover queue at debug level instead of warning at every data operation of every job
+            "MQServices": {},
         },
     }
     cfg = to_cfg(data)

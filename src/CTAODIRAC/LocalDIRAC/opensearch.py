@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import time
 import urllib.error
@@ -129,7 +130,14 @@ def _prepare(inst: Instance) -> None:
         return
     for path in [node, *node.rglob("*")]:
         os.chown(path, UNPRIVILEGED_UID, UNPRIVILEGED_UID, follow_symlinks=False)
-    # the unprivileged user must reach the home's jars and the node's directory through every parent
+    # the unprivileged user must reach the home's jars and the node's directory through every parent: a checkout
+    # or an instance under a private directory (/root, pytest's /tmp/pytest-of-root) gets search permission for
+    # others on those parents (search only: their listings stay private)
+    for target in (home(), node):
+        for parent in target.parents:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
     probe = subprocess.run(
         [*command(inst)[:4], "sh", "-c", 'test -r "$1" && test -w "$2"', "probe",
          str(home() / "lib" / f"opensearch-{VERSION}.jar"), str(node / "data")],

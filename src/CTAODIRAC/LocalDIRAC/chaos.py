@@ -1,0 +1,804 @@
+"""The chaos campaign: the example campaign run on the local DIRAC while faults are injected.
+
+``dirac-ctao-local campaign --chaos [--seed N]`` runs :mod:`CTAODIRAC.LocalDIRAC.campaign` with an
+:class:`Injector` that, seeded, bounded in count and in time, and logging every fault to ``faults.jsonl``, does
+what real data centres do to a campaign:
+
+job faults, each a real DIRAC failure mode (the class the failure agent should find in brackets):
+
+- ``kill-pilot`` [infrastructure]: a pilot (JobAgent) SIGKILLed with its job running; DIRAC's StalledJobAgent
+  fails the job (only when the instance runs OpenSearch: the agent reads the job's pilot reference there);
+- ``software-missing`` [software]: a pilot whose software area is not mounted (a private mount namespace hides
+  the ctapipe environment's ``bin``, as on a worker without CVMFS) runs one job;
+- ``payload-fails`` [application]: a pilot whose ctapipe programs crash (exit 1) runs one job;
+- ``replica-lost`` [input-data]: the stored copies of an input file not yet processed vanish from the storage
+  elements for a while, then come back (the retry reads it); with ``permanent_loss`` one more DL0 run is
+  registered whose copies never come back: it must end given up, its transformation still completing;
+- ``output-se-banned`` [output-upload]: the output storage element banned for writing in DIRAC's
+  ResourceStatus for a while: jobs ending then store their outputs on the failover SE with a request that
+  DIRAC's RequestExecutingAgent completes later (no job fails: the fault is absorbed);
+- a bad site (``bad_site``): a pilot of the second site whose worker node has no disk space left (the job
+  wrapper's watchdog kills every job: "Job has insufficient disk space to continue", infrastructure); the DL0
+  files have a copy at that site's SE, so first-level jobs can go there until the failure agent bans it for them;
+
+control-plane faults: long-running agents (ours and DIRAC's) SIGKILLed at random moments and restarted by the
+:class:`Supervisor` as runit would; MariaDB restarted once; one DIRAC service killed and restarted; the
+submission itself killed at a random point and run again (by the campaign driver).
+
+The plan (:func:`plan_faults`) is pure and seeded; applying a fault needs the moment to be right (a running
+job, an unprocessed file), so a due fault waits until it can be applied, and is recorded ``skipped`` if it never
+could within its grace time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: The failure class each job fault should be classified as (None: no job is failed by it).
+JOB_FAULTS: dict[str, str | None] = {
+    "kill-pilot": "infrastructure",
+    "software-missing": "software",
+    "payload-fails": "application",
+    "replica-lost": "input-data",
+    "output-se-banned": None,
+}
+CONTROL_FAULTS = ("kill-agent", "restart-mariadb", "kill-service")
+#: The class of every failure at the bad site.
+BAD_SITE_CLASS = "infrastructure"
+#: Services one of which is killed and restarted (their clients retry; nothing may be lost).
+SERVICES = ("Transformation/TransformationManager", "WorkloadManagement/JobStateUpdate",
+            "DataManagement/FileCatalog", "WorkloadManagement/Matcher", "RequestManagement/ReqManager")  # fmt: skip
+#: How long after its time a due fault may still be applied.
+GRACE_SECONDS = 240.0
+
+
+@dataclass(frozen=True)
+class ChaosSettings:
+    """How much chaos: counts per fault kind, within ``window`` seconds of the run."""
+
+    seed: int = 1
+    window: float = 360.0
+    kill_pilot: int = 2
+    software_missing: int = 1
+    payload_fails: int = 2
+    replica_lost: int = 2
+    output_se_banned: int = 1
+    #: agents SIGKILLed (each agent in turn: at least as many as agents kills every one)
+    agent_kills: int = 12
+    mariadb_restarts: int = 1
+    service_kills: int = 1
+    permanent_loss: bool = True
+    bad_site: bool = True
+    kill_submission: bool = True
+    #: seconds a lost replica stays lost, and the output SE stays banned
+    outage: float = 90.0
+
+    @classmethod
+    def short(cls, seed: int = 1) -> ChaosSettings:
+        """Fewer faults, sooner: the seeded run of the integration test."""
+        return cls(seed=seed, window=200.0, kill_pilot=1, software_missing=1, payload_fails=1, replica_lost=1,
+                   output_se_banned=1, agent_kills=6, outage=60.0)
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    at: float
+    kind: str
+    target: str = ""
+
+
+def plan_faults(settings: ChaosSettings, agents: Sequence[str], services: Sequence[str] = SERVICES,
+                kill_pilot: bool = True) -> list[PlannedFault]:
+    """The faults of a run, in time order: the same ``settings`` (seed included) give the same plan.
+    ``kill_pilot`` False: that kind is left out (no OpenSearch: DIRAC's StalledJobAgent cannot fail the job)."""
+    rng = random.Random(settings.seed)
+    window = settings.window
+    faults: list[PlannedFault] = []
+
+    def some(kind: str, count: int, start: float = 0.15, target: Callable[[], str] = lambda: "") -> None:
+        for _ in range(count):
+            faults.append(PlannedFault(round(rng.uniform(start * window, window), 1), kind, target()))
+
+    some("kill-pilot", settings.kill_pilot if kill_pilot else 0)
+    some("software-missing", settings.software_missing)
+    some("payload-fails", settings.payload_fails)
+    some("replica-lost", settings.replica_lost, start=0.0)
+    some("output-se-banned", settings.output_se_banned, start=0.3)
+    # every agent in turn (in a seeded order), so that each is killed when there are as many kills as agents
+    order = list(agents)
+    rng.shuffle(order)
+    turn = iter(order * (settings.agent_kills // max(len(order), 1) + 1))
+    some("kill-agent", settings.agent_kills, start=0.05, target=lambda: next(turn))
+    some("restart-mariadb", settings.mariadb_restarts, start=0.3)
+    some("kill-service", settings.service_kills, start=0.2, target=lambda: rng.choice(list(services)))
+    return sorted(faults, key=lambda f: (f.at, f.kind, f.target))
+
+
+def submission_kill_delay(settings: ChaosSettings, typical: float = 20.0) -> float:
+    """Seconds after which the first submission is killed (somewhere inside a typical submission)."""
+    return round(random.Random(settings.seed * 7919 + 1).uniform(0.5, typical), 1)
+
+
+# --- the report, pure ------------------------------------------------------------------------------------------
+
+
+def confusion(expected: dict[int, str], decided: dict[int, str]) -> dict[str, dict[str, int]]:
+    """``{injected class: {class the agent decided (or "none"): jobs}}`` for the jobs a fault hit."""
+    table: dict[str, dict[str, int]] = {}
+    for job, klass in expected.items():
+        row = table.setdefault(klass, {})
+        seen = decided.get(job, "none")
+        row[seen] = row.get(seen, 0) + 1
+    return table
+
+
+def render_confusion(table: dict[str, dict[str, int]]) -> str:
+    """The confusion table as text, one row per injected class."""
+    columns = sorted({c for row in table.values() for c in row})
+    width = max([len(c) for c in columns] + [len(r) for r in table] + [8])
+    lines = ["injected \\ decided".ljust(width + 2) + "".join(c.rjust(width + 2) for c in columns)]
+    for klass in sorted(table):
+        lines.append(klass.ljust(width + 2) + "".join(str(table[klass].get(c, 0)).rjust(width + 2) for c in columns))
+    return "\n".join(lines)
+
+
+def unaccounted(files: Iterable[dict[str, Any]], given_up: set[tuple[int, str]]) -> list[str]:
+    """Inputs neither Processed nor given up (with a give-up decision of the failure agent)."""
+    problems = []
+    for f in files:
+        key = (int(f["TransformationID"]), f["LFN"])
+        if f["Status"] == "Processed":
+            continue
+        if key in given_up:
+            continue
+        problems.append(f"transformation {key[0]}: {key[1]} is {f['Status']}, neither processed nor given up")
+    return problems
+
+
+def output_problems(files: Iterable[dict[str, Any]], outputs: dict[int, dict[int, list[str]]],
+                    produces: set[int]) -> list[str]:
+    """Outputs that are orphans or duplicates.
+
+    ``files``: the transformations' files (``TransformationID``, ``LFN``, ``Status``, ``TaskID``);
+    ``outputs``: ``{transformation: {task: [output LFNs registered under <output_dir>/<task>/]}}``;
+    ``produces``: the transformations whose tasks register outputs.
+    Each Processed input's final task must have outputs (when its transformation produces any); a task holding
+    outputs must be the final task of at least one Processed input (else: an orphan, e.g. a failed attempt that
+    registered something); two tasks of one transformation processing the same input cannot both be final."""
+    problems = []
+    final: dict[int, set[int]] = {}
+    for f in files:
+        if f["Status"] == "Processed" and f.get("TaskID"):
+            final.setdefault(int(f["TransformationID"]), set()).add(int(f["TaskID"]))
+    for tid, tasks in outputs.items():
+        for task, lfns in tasks.items():
+            if lfns and task not in final.get(tid, set()):
+                problems.append(f"transformation {tid} task {task}: orphan outputs {', '.join(sorted(lfns))}")
+    for tid, tasks in final.items():
+        if tid not in produces:
+            continue
+        for task in tasks:
+            if not outputs.get(tid, {}).get(task):
+                problems.append(f"transformation {tid} task {task}: processed its inputs but registered nothing")
+    return problems
+
+
+def storage_problems(catalog: dict[str, set[str]], stored: dict[str, set[str]],
+                     lost: set[str] = frozenset()) -> list[str]:
+    """``catalog``/``stored``: ``{SE: {LFN}}`` registered in the catalog / found in the SE's directory. Every
+    stored file must be a registered replica (no file the catalog does not know); a registered replica missing
+    from its SE is a problem too, except for the ``lost`` ones (lost on purpose and given up)."""
+    problems = []
+    for se in sorted(set(catalog) | set(stored)):
+        for lfn in sorted(stored.get(se, set()) - catalog.get(se, set())):
+            problems.append(f"{se}: {lfn} is stored but not in the catalog")
+        for lfn in sorted(catalog.get(se, set()) - stored.get(se, set()) - set(lost)):
+            problems.append(f"{se}: {lfn} is in the catalog but not stored")
+    return problems
+
+
+# --- the DIRAC side -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentSpec:
+    name: str
+    polling: int
+    options: list[str] = field(default_factory=list)
+
+
+class Supervisor:
+    """Keeps the long-running agents running, as runit does on a VM: an agent that exits (or is killed) is
+    started again at the next :meth:`keep_running`, at least ``delay`` seconds after it was seen dead."""
+
+    def __init__(self, inst: Any, specs: Sequence[AgentSpec], delay: float = 1.0) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        self.inst = inst
+        self.specs = {s.name: s for s in specs}
+        self.delay = delay
+        self.procs = {s.name: control.start_agent(inst, s.name, s.polling, s.options) for s in specs}
+        self.dead_since: dict[str, float] = {}
+        self.restarts: dict[str, int] = {name: 0 for name in self.specs}
+
+    def keep_running(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        now = time.monotonic()
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                continue
+            since = self.dead_since.setdefault(name, now)
+            if now - since >= self.delay:
+                spec = self.specs[name]
+                self.procs[name] = control.start_agent(self.inst, name, spec.polling, spec.options)
+                self.restarts[name] += 1
+                self.dead_since.pop(name, None)
+
+    def kill(self, name: str) -> bool:
+        proc = self.procs[name]
+        if proc.poll() is not None:
+            return False
+        _kill_group(proc.pid)
+        proc.wait(timeout=30)
+        return True
+
+    def stop(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        for proc in self.procs.values():
+            control.stop_agent(proc)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL process ``pid``, its process group and every descendant (DIRAC's job wrapper runs its payload in
+    a session of its own: killing the pilot's group alone leaves the job running), as a batch system ends a
+    pilot's whole job."""
+    descendants = _children(pid)
+    _kill_group(pid)
+    for child in descendants:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running_job(pid: int) -> int | None:
+    """The DIRAC job whose ``dirac-ctao-run-step`` runs under process ``pid`` (a pilot), if any."""
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"dirac-ctao-run-step" not in cmdline:
+                continue
+            environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"JOBID="):
+                return int(item[6:] or 0) or None
+    return None
+
+
+class Pilots:
+    """The local pilots: ``count`` good ones (JobAgents of the local site, started again when they stop), an
+    optional bad-site pilot, and one-job "sick" pilots started on demand for the software and payload faults."""
+
+    def __init__(self, inst: Any, count: int, bad_site: dict[str, Any] | None = None) -> None:
+        self.inst = inst
+        self.procs: list[Any] = [None] * count
+        self.bad_site = bad_site
+        self.bad: Any = None
+        self.sick: Any = None
+        self.sick_log: Path | None = None
+        self.started = 0
+
+    def keep_running(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        for i, proc in enumerate(self.procs):
+            if proc is None or proc.poll() is not None:
+                self.procs[i] = control.start_pilot(self.inst, i + 1)
+                self.started += 1
+        if self.bad_site is not None and (self.bad is None or self.bad.poll() is not None):
+            self.bad = control.start_pilot(self.inst, "bad-site", overrides=self.bad_site,
+                                           log_name="agent_WorkloadManagement_JobAgent_bad-site")
+
+    def start_sick(self, name: str, prefix: list[str]) -> Path:
+        """A pilot for one cycle (at most one job) under ``prefix``; its own log file, returned."""
+        from CTAODIRAC.LocalDIRAC import control
+
+        self.started += 1
+        # a log of its own (the run's process ID in its name: a log of an earlier run names other jobs)
+        log_name = f"agent_WorkloadManagement_JobAgent_{name}_{os.getpid()}_{self.started}"
+        self.sick = control.start_pilot(self.inst, "sick", cycles=1, prefix=prefix, log_name=log_name)
+        self.sick_log = self.inst.log(log_name)
+        return self.sick_log
+
+    def sick_running(self) -> bool:
+        return self.sick is not None and self.sick.poll() is None
+
+    def stop(self) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+
+        for proc in [*self.procs, self.bad, self.sick]:
+            if proc is not None:
+                control.stop_agent(proc)
+
+
+def received_job(log: Path) -> int | None:
+    """The job a JobAgent's log says it received (``Received JobID=N``), if any."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    marker = "Received JobID="
+    at = text.rfind(marker)
+    if at < 0:
+        return None
+    digits = "".join(ch for ch in text[at + len(marker):at + len(marker) + 12] if ch.isdigit() or ch == ",")
+    return int(digits.split(",")[0]) if digits.split(",")[0] else None
+
+
+def hidden_bin(source: Path, replacement: Path) -> list[str]:
+    """The prefix that runs a command in a private mount namespace where ``source`` shows ``replacement``."""
+    script = f'mount --bind "{replacement}" "{source}" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "chaos"]
+
+
+@dataclass
+class InjectedFault:
+    planned: PlannedFault
+    state: str = "due"  # due, applied, skipped
+    applied_at: float | None = None
+    jobs: list[int] = field(default_factory=list)
+    lfns: list[str] = field(default_factory=list)
+    detail: str = ""
+    until: float | None = None  # when an outage ends
+    undone: bool = False
+    #: the newest job of the campaign when a lost replica came back: a later job never saw it lost
+    last_job: int | None = None
+
+
+class Injector:
+    """Applies the planned faults as the run goes (:meth:`tick`), logs each to ``log_path`` (JSON lines)."""
+
+    def __init__(self, inst: Any, settings: ChaosSettings, plan: list[PlannedFault], log_path: Path,
+                 supervisor: Supervisor, pilots: Pilots, ctapipe_env: Path, tids: Sequence[int],
+                 output_se: str, stores: dict[str, Path]) -> None:
+        self.inst = inst
+        self.settings = settings
+        self.faults = [InjectedFault(p) for p in plan]
+        self.log_path = log_path
+        self.supervisor = supervisor
+        self.pilots = pilots
+        self.ctapipe_env = ctapipe_env
+        self.tids = list(tids)
+        self.output_se = output_se
+        self.stores = stores  # {SE: its directory}
+        self.saved = log_path.parent / "lost-replicas"
+        self.lost: set[str] = set()  # replicas lost and not back (LFNs)
+        self._tried_lfns: set[str] = set()
+
+    # -- the log ---------------------------------------------------------------------------------------------
+    def record(self, what: str, **data: Any) -> None:
+        entry = {"time": round(time.time(), 1), "what": what, **data}
+        with open(self.log_path, "a") as out:
+            out.write(json.dumps(entry, default=str) + "\n")
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def tick(self, elapsed: float) -> None:
+        for fault in self.faults:
+            if fault.state == "applied" and fault.until is not None and not fault.undone and elapsed >= fault.until:
+                self._undo(fault)
+            if fault.state != "due" or elapsed < fault.planned.at:
+                continue
+            if elapsed > fault.planned.at + GRACE_SECONDS:
+                fault.state = "skipped"
+                self.record("skipped", kind=fault.planned.kind, planned_at=fault.planned.at,
+                            reason="no moment to apply it came within its grace time")
+                continue
+            try:
+                self._apply(fault, elapsed)
+            except Exception as exc:  # noqa: BLE001 - a fault that cannot be applied now is tried again
+                self.record("apply-error", kind=fault.planned.kind, error=str(exc))
+        self._follow_sick(elapsed)
+
+    def finish(self) -> None:
+        """Undo every outage still on (the run ended early)."""
+        for fault in self.faults:
+            if fault.state == "applied" and fault.until is not None and not fault.undone:
+                self._undo(fault)
+
+    def _applied(self, fault: InjectedFault, elapsed: float, **data: Any) -> None:
+        fault.state = "applied"
+        fault.applied_at = elapsed
+        self.record("applied", kind=fault.planned.kind, target=fault.planned.target, planned_at=fault.planned.at,
+                    at=round(elapsed, 1), expected_class=JOB_FAULTS.get(fault.planned.kind), **data)
+
+    def _apply(self, fault: InjectedFault, elapsed: float) -> None:
+        kind = fault.planned.kind
+        if kind == "kill-agent":
+            if self.supervisor.kill(fault.planned.target):
+                self._applied(fault, elapsed)
+        elif kind == "restart-mariadb":
+            self._restart_mariadb()
+            self._applied(fault, elapsed)
+        elif kind == "kill-service":
+            self._kill_service(fault.planned.target)
+            self._applied(fault, elapsed)
+        elif kind == "kill-pilot":
+            for proc in self.pilots.procs:
+                job = running_job(proc.pid) if proc is not None and proc.poll() is None else None
+                if job is not None:
+                    kill_tree(proc.pid)
+                    fault.jobs = [job]
+                    self._applied(fault, elapsed, jobs=[job])
+                    return
+        elif kind in ("software-missing", "payload-fails"):
+            if self.pilots.sick_running() or any(f.state == "sick" for f in self.faults):
+                return
+            prefix = self._sick_prefix(kind)
+            log = self.pilots.start_sick(kind, prefix)
+            fault.state = "sick"
+            fault.detail = str(log)
+            self.record("sick-pilot", kind=kind, log=str(log), at=round(elapsed, 1))
+        elif kind == "replica-lost":
+            lfn = self._unprocessed_input()
+            if lfn is None:
+                return
+            fault.lfns = [lfn]
+            fault.detail = ", ".join(self._lose(lfn))
+            fault.until = elapsed + self.settings.outage
+            self._applied(fault, elapsed, lfns=[lfn], ses=fault.detail, until=round(fault.until, 1))
+        elif kind == "output-se-banned":
+            self._set_write_access("Banned")
+            fault.until = elapsed + self.settings.outage
+            self._applied(fault, elapsed, se=self.output_se, until=round(fault.until, 1))
+
+    def _follow_sick(self, elapsed: float) -> None:
+        """A sick pilot's job is the fault's job; a sick pilot that got none is started again."""
+        for fault in self.faults:
+            if fault.state != "sick":
+                continue
+            job = received_job(Path(fault.detail))
+            if job is not None:
+                fault.jobs = [job]
+                self._applied(fault, elapsed, jobs=[job], pilot_log=fault.detail)
+                return
+            if not self.pilots.sick_running():
+                if elapsed > fault.planned.at + GRACE_SECONDS:
+                    fault.state = "skipped"
+                    self.record("skipped", kind=fault.planned.kind, reason="the sick pilot matched no job")
+                    return
+                fault.detail = str(self.pilots.start_sick(fault.planned.kind, self._sick_prefix(fault.planned.kind)))
+
+    def _sick_prefix(self, kind: str) -> list[str]:
+        area = self.log_path.parent / kind
+        if kind == "software-missing":
+            area.mkdir(parents=True, exist_ok=True)  # an empty bin: the software area is not there
+        else:
+            area.mkdir(parents=True, exist_ok=True)
+            for program in (self.ctapipe_env / "bin").glob("ctapipe-*"):
+                stub = area / program.name
+                stub.write_text("#!/bin/sh\necho 'chaos: this worker crashes the payload' >&2\nexit 1\n")
+                stub.chmod(0o755)
+        return hidden_bin(self.ctapipe_env / "bin", area)
+
+    def _undo(self, fault: InjectedFault) -> None:
+        kind = fault.planned.kind
+        if kind == "replica-lost":
+            for lfn in fault.lfns:
+                self._restore(lfn)
+            fault.last_job = self._newest_job()
+        elif kind == "output-se-banned":
+            self._set_write_access("Active")
+        fault.undone = True
+        self.record("undone", kind=kind, lfns=fault.lfns)
+
+    # -- the faults' DIRAC and storage actions ---------------------------------------------------------------
+    def _restart_mariadb(self) -> None:
+        from CTAODIRAC.LocalDIRAC import mariadb
+        from CTAODIRAC.LocalDIRAC.processes import Process, stop
+
+        stop(Process(self.inst, mariadb.MYSQL_KEY))
+        time.sleep(2)
+        mariadb.ensure_running(self.inst, self.inst.identity())
+
+    def _kill_service(self, name: str) -> None:
+        from CTAODIRAC.LocalDIRAC import control
+        from CTAODIRAC.LocalDIRAC.processes import Process, read_pid
+
+        key = name.replace("/", "_")
+        pid = read_pid(Process(self.inst, key))
+        if pid is not None:
+            _kill_group(pid)
+            deadline = time.monotonic() + 20
+            while read_pid(Process(self.inst, key)) is not None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        time.sleep(1)
+        control.start_component(self.inst, name)
+
+    def _set_write_access(self, status: str) -> None:
+        from DIRAC.ResourceStatusSystem.Client.ResourceStatusClient import ResourceStatusClient
+
+        res = ResourceStatusClient().modifyStatusElement("Resource", "Status", name=self.output_se,
+                                                         statusType="WriteAccess", status=status,
+                                                         reason="chaos campaign")  # fmt: skip
+        if not res["OK"]:
+            raise RuntimeError(f"cannot set {self.output_se} WriteAccess {status}: {res['Message']}")
+
+    def _newest_job(self) -> int | None:
+        from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+
+        res = JobMonitoringClient().getJobs({"JobGroup": [f"{tid:08d}" for tid in self.tids]})
+        return max((int(j) for j in res["Value"]), default=0) if res["OK"] else None
+
+    def _unprocessed_input(self) -> str | None:
+        """An input file of the campaign not yet in a task (Unused), present on its SEs, not tried before."""
+        from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+
+        res = TransformationClient().getTransformationFiles({"TransformationID": self.tids, "Status": "Unused"})
+        if not res["OK"]:
+            return None
+        candidates = sorted({f["LFN"] for f in res["Value"]} - self._tried_lfns - self.lost)
+        candidates = [lfn for lfn in candidates if any(self._path(se, lfn).exists() for se in self.stores)]
+        if not candidates:
+            return None
+        lfn = random.Random(self.settings.seed + len(self._tried_lfns)).choice(candidates)
+        self._tried_lfns.add(lfn)
+        return lfn
+
+    def _path(self, se: str, lfn: str) -> Path:
+        return self.stores[se] / lfn.lstrip("/")
+
+    def _lose(self, lfn: str) -> list[str]:
+        """Move the stored copies of ``lfn`` away (kept aside to come back); the SEs that had one."""
+        ses = []
+        for se in self.stores:
+            path = self._path(se, lfn)
+            if path.exists():
+                aside = self.saved / se / lfn.lstrip("/")
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(path), aside)
+                ses.append(se)
+        self.lost.add(lfn)
+        return ses
+
+    def _restore(self, lfn: str) -> None:
+        for se in self.stores:
+            aside = self.saved / se / lfn.lstrip("/")
+            if aside.exists():
+                self._path(se, lfn).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(aside), self._path(se, lfn))
+        self.lost.discard(lfn)
+
+    # -- what was done -------------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        by_kind: dict[str, dict[str, int]] = {}
+        for fault in self.faults:
+            row = by_kind.setdefault(fault.planned.kind, {})
+            row[fault.state] = row.get(fault.state, 0) + 1
+        return {
+            "settings": asdict(self.settings),
+            "faults": by_kind,
+            "agent_restarts": dict(self.supervisor.restarts),
+            "expected_classes": {str(job): JOB_FAULTS[f.planned.kind] for f in self.faults
+                                 for job in f.jobs if JOB_FAULTS.get(f.planned.kind)},  # fmt: skip
+        }
+
+    def expected(self) -> dict[int, str]:
+        """``{job: class}`` of the jobs the job faults hit."""
+        return {job: str(JOB_FAULTS[f.planned.kind]) for f in self.faults for job in f.jobs
+                if JOB_FAULTS.get(f.planned.kind)}  # fmt: skip
+
+
+def with_outage(settings: ChaosSettings, outage: float) -> ChaosSettings:
+    return replace(settings, outage=outage)
+
+
+def run_killed_then_again(command: list[str], env: dict[str, str], cwd: Path, kill_after: float | None,
+                          record: Callable[..., None], timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``command`` (the submission); with ``kill_after``, SIGKILL it after that many seconds first (its
+    process group: nothing of it may roll back), then run it again to the end."""
+    if kill_after is not None:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=kill_after)
+            record("submission-not-killed", seconds=kill_after, returncode=proc.returncode,
+                   output=out.decode(errors="replace")[-2000:])
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            out, _ = proc.communicate()
+            record("applied", kind="kill-submission", at=kill_after,
+                   output=out.decode(errors="replace")[-2000:])
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# --- the end of a chaos run: checks and report ----------------------------------------------------------------
+
+
+def _walk_catalog(fc: Any, root: str) -> list[str]:
+    """Every file under ``root`` in the catalog (one listDirectory call per level)."""
+    files: list[str] = []
+    level = [root]
+    while level:
+        res = fc.listDirectory(level)
+        if not res["OK"]:
+            raise RuntimeError(f"listDirectory {root}: {res['Message']}")
+        level = []
+        for listing in res["Value"]["Successful"].values():
+            files.extend(listing.get("Files", {}))
+            level.extend(listing.get("SubDirs", {}))
+    return files
+
+
+def _walk_store(directory: Path, root: str) -> set[str]:
+    base = directory / root.lstrip("/")
+    if not base.is_dir():
+        return set()
+    return {"/" + str(path.relative_to(directory)) for path in base.rglob("*") if path.is_file()}
+
+
+def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_base: str, stores: dict[str, Path],
+                 lost_for_good: set[str], bad_site: str = "CTAO.Spare.ch") -> dict[str, Any]:
+    """Check the end state against DIRAC and the storage, and say what the chaos did and what the agent made of
+    it. ``problems`` lists every failed check (empty: the campaign survived)."""
+    from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+    from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+    from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+    from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+
+    from CTAODIRAC.Core.Production.submission import output_directories
+    from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
+
+    tc, fc = TransformationClient(), FileCatalogClient()
+    ids = list(tids.values())
+    problems: list[str] = []
+
+    # statuses: every transformation and production Completed
+    rows = tc.getTransformations({"TransformationID": ids})["Value"]
+    for row in rows:
+        if row["Status"] != "Completed":
+            problems.append(f"transformation {row['TransformationID']} is {row['Status']}, not Completed")
+    for production in plan.productions:
+        res = ProductionClient().getProduction(production.name)
+        status = res["Value"]["Status"] if res["OK"] else f"unreadable ({res['Message']})"
+        if status != "Completed":
+            problems.append(f"production {production.name} is {status}, not Completed")
+
+    # the failure agent's decisions
+    res = FailureManagementClient().getDecisions({"TransformationID": ids}, 100000)
+    decisions = res["Value"] if res["OK"] else []
+    if not res["OK"]:
+        problems.append(f"cannot read the failure agent's decisions: {res['Message']}")
+    given_up: set[tuple[int, str]] = set()
+    for d in decisions:
+        if d["Kind"] == "give-up" and d["State"] == "Applied":
+            for lfn in json.loads(d["FileChanges"] or "{}").get("LFNs", []):
+                given_up.add((int(d["TransformationID"]), lfn))
+    kinds: dict[str, int] = {}
+    for d in decisions:
+        kinds[d["Kind"]] = kinds.get(d["Kind"], 0) + 1
+
+    # every input processed or given up, once
+    files = tc.getTransformationFiles({"TransformationID": ids})["Value"]
+    problems += unaccounted(files, given_up)
+
+    # outputs: registered once, by the task that processed the inputs
+    by_step = {d.step: d.path for d in output_directories(plan, campaign_base + "/out")}
+    outputs: dict[int, dict[int, list[str]]] = {}
+    for step, tid in tids.items():
+        for lfn in _walk_catalog(fc, by_step[step]):
+            task = int(lfn[len(by_step[step]) + 1:].split("/", 1)[0])
+            outputs.setdefault(tid, {}).setdefault(task, []).append(lfn)
+    problems += output_problems(files, outputs, set(ids))
+
+    # storage and catalog agree
+    everything = _walk_catalog(fc, campaign_base)
+    catalog: dict[str, set[str]] = {se: set() for se in stores}
+    for start in range(0, len(everything), 500):
+        res = fc.getReplicas(everything[start:start + 500])
+        if not res["OK"]:
+            problems.append(f"getReplicas: {res['Message']}")
+            continue
+        for lfn, replicas in res["Value"]["Successful"].items():
+            for se in replicas:
+                catalog.setdefault(se, set()).add(lfn)
+    stored = {se: _walk_store(directory, campaign_base) for se, directory in stores.items()}
+    problems += storage_problems(catalog, stored, lost_for_good)
+
+    # the injected faults against the agent's classification
+    expected = injector.expected()
+    # a lost input fails its job in the job wrapper's input resolution, before anything a site could break: a
+    # job that had a lost input while it was lost (up to the newest job when it came back) failed for that
+    lost: dict[str, float] = {lfn: float("inf") for lfn in lost_for_good}
+    for f in injector.faults:
+        if f.planned.kind == "replica-lost":
+            for f_lfn in f.lfns:
+                lost[f_lfn] = float("inf") if f.last_job is None else f.last_job
+    monitoring = JobMonitoringClient()
+    groups = [f"{tid:08d}" for tid in ids]
+    jobs = monitoring.getJobs({"JobGroup": groups})
+    sites = monitoring.getJobsSites([int(j) for j in jobs.get("Value", [])]) if jobs.get("Value") else {"Value": {}}
+    bad_jobs = {int(j) for j, v in sites.get("Value", {}).items() if v.get("Site") == bad_site}
+    decided: dict[int, str] = {}
+    for d in decisions:
+        if d["JobID"] is None or d["Kind"] in ("avoid-site", "flush", "complete", "complete-production"):
+            continue
+        job = int(d["JobID"])
+        decided[job] = d["Class"]
+        if job in expected:
+            continue
+        if any(job <= lost.get(lfn, -1) for lfn in json.loads(d["FileChanges"] or "{}").get("LFNs", [])):
+            expected[job] = "input-data"
+        elif job in bad_jobs:
+            expected[job] = BAD_SITE_CLASS
+        else:
+            expected[job] = "not injected"
+    table = confusion(expected, decided)
+    misclassified = sum(n for klass, row in table.items() for seen, n in row.items()
+                        if klass != "not injected" and seen != klass)  # fmt: skip
+    summary = injector.summary()
+    report = {
+        "problems": problems,
+        "faults": summary["faults"],
+        "agent_restarts": summary["agent_restarts"],
+        "confusion": table,
+        "misclassified": misclassified,
+        "decisions": kinds,
+        "retries": kinds.get("retry", 0),
+        "site_bans": kinds.get("avoid-site", 0),
+        "given_up": sorted(f"{tid}:{lfn}" for tid, lfn in given_up),
+        "bad_site_jobs": len(bad_jobs),
+    }
+    lines = ["", "chaos report", "============", "faults (state: count):"]
+    for kind, states in sorted(summary["faults"].items()):
+        lines.append(f"  {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    lines.append("agents restarted by the supervisor: " + ", ".join(
+        f"{name.split('/')[-1]} {n}" for name, n in sorted(summary["agent_restarts"].items()) if n) or "none")
+    lines.append(f"jobs at the bad site: {len(bad_jobs)}")
+    lines.append("failed jobs: injected class (rows) against the failure agent's class (columns):")
+    lines.append(render_confusion(table) if table else "  (no failed job)")
+    lines.append("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    lines.append(f"given up: {len(given_up)} file(s)" + "".join(f"\n  {g}" for g in report["given_up"]))
+    lines.append("checks: " + ("all passed" if not problems else f"{len(problems)} problem(s)"))
+    lines += [f"  {p}" for p in problems]
+    report["text"] = "\n".join(lines)
+    return report

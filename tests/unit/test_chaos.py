@@ -1,0 +1,93 @@
+"""The chaos campaign's pure parts: the seeded fault plan, the end-state checks and the confusion table."""
+
+from __future__ import annotations
+
+from CTAODIRAC.LocalDIRAC.chaos import (
+    JOB_FAULTS,
+    ChaosSettings,
+    confusion,
+    hidden_bin,
+    output_problems,
+    plan_faults,
+    received_job,
+    render_confusion,
+    storage_problems,
+    submission_kill_delay,
+    unaccounted,
+)
+
+AGENTS = ["Transformation/InputDataAgent", "Transformation/TransformationAgent", "Transformation/WorkflowTaskAgent",
+          "Transformation/FailureManagementAgent"]  # fmt: skip
+
+
+def test_the_plan_is_seeded_bounded_and_in_time_order():
+    settings = ChaosSettings(seed=7)
+    plan = plan_faults(settings, AGENTS)
+    assert plan == plan_faults(ChaosSettings(seed=7), AGENTS)  # the same seed, the same chaos
+    assert plan != plan_faults(ChaosSettings(seed=8), AGENTS)
+    assert [f.at for f in plan] == sorted(f.at for f in plan)
+    assert all(0 <= f.at <= settings.window for f in plan)
+    counts = {kind: sum(1 for f in plan if f.kind == kind) for kind in {f.kind for f in plan}}
+    assert counts == {"kill-pilot": 2, "software-missing": 1, "payload-fails": 2, "replica-lost": 2,
+                      "output-se-banned": 1, "kill-agent": 12, "restart-mariadb": 1, "kill-service": 1}
+    # every agent is killed, each as often as the others
+    killed = [f.target for f in plan if f.kind == "kill-agent"]
+    assert sorted(killed) == sorted(AGENTS * 3)
+    assert all(f.target for f in plan if f.kind in ("kill-agent", "kill-service"))
+    assert 0.5 <= submission_kill_delay(settings) <= 20
+
+
+def test_without_opensearch_no_pilot_is_killed_and_the_short_plan_is_smaller():
+    assert not [f for f in plan_faults(ChaosSettings(), AGENTS, kill_pilot=False) if f.kind == "kill-pilot"]
+    assert len(plan_faults(ChaosSettings.short(), AGENTS)) < len(plan_faults(ChaosSettings(), AGENTS))
+    assert set(JOB_FAULTS.values()) == {"infrastructure", "software", "application", "input-data", None}
+
+
+def test_confusion_table_counts_injected_against_decided():
+    table = confusion({1: "software", 2: "software", 3: "infrastructure", 4: "input-data"},
+                      {1: "software", 2: "application", 3: "infrastructure"})
+    assert table == {"software": {"software": 1, "application": 1}, "infrastructure": {"infrastructure": 1},
+                     "input-data": {"none": 1}}
+    text = render_confusion(table)
+    assert text.splitlines()[0].split()[-4:] == ["application", "infrastructure", "none", "software"]
+    assert "software" in text.splitlines()[-1] and text.splitlines()[-1].split()[1:] == ["1", "0", "0", "1"]
+
+
+def _file(tid, lfn, status, task=1):
+    return {"TransformationID": tid, "LFN": lfn, "Status": status, "TaskID": task}
+
+
+def test_every_input_is_processed_or_given_up():
+    files = [_file(1, "/a", "Processed"), _file(1, "/b", "Problematic"), _file(1, "/c", "Unused"),
+             _file(2, "/b", "Problematic")]
+    problems = unaccounted(files, given_up={(1, "/b")})
+    assert problems == ["transformation 1: /c is Unused, neither processed nor given up",
+                        "transformation 2: /b is Problematic, neither processed nor given up"]
+
+
+def test_orphan_and_missing_outputs_are_found():
+    files = [_file(1, "/a", "Processed", 2), _file(1, "/b", "Processed", 3), _file(1, "/c", "Problematic", 1)]
+    outputs = {1: {1: ["/out/00000001/c.h5"], 2: ["/out/00000002/a.h5"]}}
+    problems = output_problems(files, outputs, produces={1})
+    assert problems == ["transformation 1 task 1: orphan outputs /out/00000001/c.h5",
+                        "transformation 1 task 3: processed its inputs but registered nothing"]
+    assert output_problems(files[:1], {1: {2: ["/x"]}}, produces={1}) == []
+
+
+def test_storage_and_catalog_must_agree_except_what_was_lost_on_purpose():
+    catalog = {"SE1": {"/a", "/b", "/lost"}, "SE2": {"/a"}}
+    stored = {"SE1": {"/a", "/b", "/stray"}, "SE2": set()}
+    assert storage_problems(catalog, stored, lost={"/lost"}) == [
+        "SE1: /stray is stored but not in the catalog", "SE2: /a is in the catalog but not stored"]
+
+
+def test_a_sick_pilot_runs_in_a_private_mount_namespace(tmp_path):
+    prefix = hidden_bin(tmp_path / "env" / "bin", tmp_path / "empty")
+    assert prefix[:4] == ["unshare", "--mount", "--propagation", "private"]
+    assert f'mount --bind "{tmp_path / "empty"}" "{tmp_path / "env" / "bin"}"' in prefix[-2]
+    log = tmp_path / "pilot.log"
+    log.write_text("INFO: Job request OK\nINFO: Received JobID=123, JobType=DataReprocessing, Owner=x\n")
+    assert received_job(log) == 123
+    log.write_text("nothing\n")
+    assert received_job(log) is None
+    assert received_job(tmp_path / "missing.log") is None

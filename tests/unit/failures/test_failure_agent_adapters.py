@@ -123,6 +123,10 @@ class StubSources:
         self.calls.append("unused_files")
         return {}
 
+    def meta_queries(self, ids):
+        self.calls.append("meta_queries")
+        return {}
+
 
 class StubRecords:
     def __init__(self, recorded=()):
@@ -529,3 +533,37 @@ def test_summaries():
         "transformation 5: failures by class: infrastructure 1, output-upload 1; by site: LCG.A.xx 2; "
         "would do: files 3, retry 2"
     ]
+
+
+class CrossProductionSources(StubSources):
+    """Transformation 7 has no parent in its production; its input query selects what Active 6 produces."""
+
+    def transformations(self, statuses, types):
+        self.calls.append("transformations")
+        return [*super().transformations(statuses, types),
+                {"TransformationID": 7, "Status": "Active", "Type": "Training", "GroupSize": 2}]
+
+    def failed_jobs(self, transformation_ids, since):
+        self.calls.append("failed_jobs")
+        return []
+
+    def file_counts(self, transformation_ids):
+        self.calls.append("file_counts")
+        self.counted = set(transformation_ids)
+        return {7: {"Unused": 1}}
+
+    def meta_queries(self, ids):
+        self.calls.append("meta_queries")
+        data = {"=": 2}
+        return {5: ({}, {"data_level": {"=": 1}}), 6: ({"data_level": {"=": 1}}, {"data_level": data, "merged": {"=": 1}}),
+                7: ({"data_level": data, "merged": {"in": [1, 2]}}, {"data_level": {"=": 3}})}
+
+
+def test_gather_counts_parents_in_other_productions_by_their_queries():
+    sources = CrossProductionSources()
+    options = FailureAgentOptions(MinJobAge=60, ActOnTransformationsWithoutParents=True)
+    gathered = FailureFacts.gather(sources, StubRecords(), options, NOW, None)
+    seven = next(t for t in gathered.facts.transformations if t.transformation_id == 7)
+    # 6 (Active, same production links: none for 7) feeds 7: 7 is no transformation without parents any more
+    assert seven.parents == {6: "Active"}
+    assert 7 not in sources.counted  # not movable while 6 produces: its 1 Unused file is not flushed

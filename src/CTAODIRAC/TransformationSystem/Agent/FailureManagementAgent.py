@@ -56,6 +56,8 @@ class FailureManagementAgent(AgentModule):
         self.production_db = ProductionDB(parentLogger=self.log)
         self.agent_name = self.am_getModuleParam("fullName")
         self.input_limits: dict[int, int | None] = {}  # transformation to its input_limit: each body read once
+        # transformation to its (input, output) meta-queries, to find parents in other productions: each read once
+        self.meta_queries: dict[int, tuple[dict, dict]] = {}
         return S_OK()
 
     def execute(self) -> dict[str, Any]:
@@ -80,7 +82,7 @@ class FailureManagementAgent(AgentModule):
         options, rules = self.read_options()
         now = datetime.now(UTC)
         sources = DiracSources(self.transformations, self.jobs, self.productions, self.production_db, Operations(),
-                               limits=self.input_limits)
+                               limits=self.input_limits, queries=self.meta_queries)
         actions = Actions(self.db, self.transformations, self.productions, self.log, jobs=self.jobs)
         outcome = Outcome()
 

@@ -29,6 +29,7 @@ from CTAODIRAC.Core.Failures.facts import (
     TransformationFacts,
 )
 from CTAODIRAC.Core.Failures.inputlimit import limit_reached
+from CTAODIRAC.Core.Failures.links import implicit_parents
 from CTAODIRAC.Core.Failures.options import FailureAgentOptions
 from CTAODIRAC.Core.Failures.policy import job_is_settled
 from CTAODIRAC.Core.Failures.statuses import PARENT_DONE_STATUSES, RESCHEDULING_MINOR_STATUSES, JobStatus
@@ -92,6 +93,9 @@ class Sources(Protocol):
 
     def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
         """Transformation to the LFNs of its Unused files."""
+
+    def meta_queries(self, ids: Collection[int]) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+        """Transformation to its stored (input, output) meta-queries (empty dicts: none)."""
 
 
 class Records(Protocol):
@@ -233,6 +237,9 @@ def gather(
         if options.in_scope(str(row.get("Status")), str(row.get("Type")))
     }
     parents, production_of = sources.production_links(in_scope) if in_scope else ({}, {})
+    # and the parents in other productions (DIRAC links none): what feeds a transformation by the queries
+    for child, feeders in implicit_parents(sources.meta_queries(in_scope) if in_scope else {}).items():
+        parents.setdefault(child, set()).update(feeders)
     productions = sources.active_productions() if options.complete_productions else {}
     others = {p for ps in parents.values() for p in ps} | {t for ts in productions.values() for t in ts}
     others -= set(in_scope)
@@ -398,15 +405,17 @@ class DiracSources:
         production_db: Any,
         operations: Any,
         limits: dict[int, int | None] | None = None,
+        queries: dict[int, tuple[dict[str, Any], dict[str, Any]]] | None = None,
     ):
-        """``limits``: the input limits read in earlier cycles (by transformation), kept by the agent so that a
-        body is read once per transformation, not every cycle."""
+        """``limits``, ``queries``: the input limits and meta-queries read in earlier cycles (by transformation),
+        kept by the agent so that each is read once per transformation, not every cycle."""
         self._tc = transformations
         self._jm = jobs
         self._pc = productions
         self._pdb = production_db
         self._ops = operations
         self._limits = limits if limits is not None else {}
+        self._queries = queries if queries is not None else {}
         self.rpcs = 0
 
     def _call(self, result: Mapping[str, Any], calls: int = 1) -> Any:
@@ -529,6 +538,25 @@ class DiracSources:
                 config = config_in_body(str(row.get("Body") or ""))
                 self._limits[int(row["TransformationID"])] = config.input_limit if config is not None else None
         return {tid: self._limits.get(tid) for tid in ids}
+
+    def meta_queries(self, ids: Collection[int]) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+        import errno
+
+        from DIRAC.Core.Utilities import DErrno
+
+        for tid in sorted(set(ids) - set(self._queries)):
+            pair = []
+            for kind in ("Input", "Output"):
+                res = self._tc.getTransformationMetaQuery(tid, kind)
+                self.rpcs += 1
+                # no query stored: DIRAC answers ENOENT; anything else is an error of the cycle
+                if not res["OK"] and not DErrno.cmpError(res, errno.ENOENT):
+                    from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
+
+                    returnValueOrRaise(res)
+                pair.append(dict(res["Value"]) if res["OK"] and res["Value"] else {})
+            self._queries[tid] = (pair[0], pair[1])
+        return {tid: self._queries[tid] for tid in ids}
 
     def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
         rows = self._call(

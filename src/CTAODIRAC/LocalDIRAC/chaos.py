@@ -391,8 +391,8 @@ class InjectedFault:
     detail: str = ""
     until: float | None = None  # when an outage ends
     undone: bool = False
-    #: the newest job of the campaign when a lost replica came back: a later job never saw it lost
-    last_job: int | None = None
+    #: when a lost replica came back (epoch seconds): a job that failed later did not fail for it
+    restored_at: float | None = None
 
 
 class Injector:
@@ -525,7 +525,7 @@ class Injector:
         if kind == "replica-lost":
             for lfn in fault.lfns:
                 self._restore(lfn)
-            fault.last_job = self._newest_job()
+            fault.restored_at = time.time()
         elif kind == "output-se-banned":
             self._set_write_access("Active")
         fault.undone = True
@@ -562,12 +562,6 @@ class Injector:
                                                          reason="chaos campaign")  # fmt: skip
         if not res["OK"]:
             raise RuntimeError(f"cannot set {self.output_se} WriteAccess {status}: {res['Message']}")
-
-    def _newest_job(self) -> int | None:
-        from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
-
-        res = JobMonitoringClient().getJobs({"JobGroup": [f"{tid:08d}" for tid in self.tids]})
-        return max((int(j) for j in res["Value"]), default=0) if res["OK"] else None
 
     def _unprocessed_input(self) -> str | None:
         """An input file of the campaign not yet in a task (Unused), present on its SEs, not tried before."""
@@ -676,6 +670,16 @@ def _walk_store(directory: Path, root: str) -> set[str]:
     return {"/" + str(path.relative_to(directory)) for path in base.rglob("*") if path.is_file()}
 
 
+def _epoch(value: Any) -> float:
+    """Epoch seconds of a DIRAC UTC time (a datetime or its text); 0 when unknown."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return 0.0
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when.replace(tzinfo=UTC).timestamp() if when.tzinfo is None else when.timestamp()
+
+
 def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_base: str, stores: dict[str, Path],
                  lost_for_good: set[str], bad_site: str = "CTAO.Spare.ch") -> dict[str, Any]:
     """Check the end state against DIRAC and the storage, and say what the chaos did and what the agent made of
@@ -747,17 +751,20 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     # the injected faults against the agent's classification
     expected = injector.expected()
     # a lost input fails its job in the job wrapper's input resolution, before anything a site could break: a
-    # job that had a lost input while it was lost (up to the newest job when it came back) failed for that
+    # job with a lost input that failed while it was lost (before it came back) failed for that
     lost: dict[str, float] = {lfn: float("inf") for lfn in lost_for_good}
     for f in injector.faults:
         if f.planned.kind == "replica-lost":
             for f_lfn in f.lfns:
-                lost[f_lfn] = float("inf") if f.last_job is None else f.last_job
+                lost[f_lfn] = float("inf") if f.restored_at is None else f.restored_at
     monitoring = JobMonitoringClient()
     groups = [f"{tid:08d}" for tid in ids]
     jobs = monitoring.getJobs({"JobGroup": groups})
     sites = monitoring.getJobsSites([int(j) for j in jobs.get("Value", [])]) if jobs.get("Value") else {"Value": {}}
     bad_jobs = {int(j) for j, v in sites.get("Value", {}).items() if v.get("Site") == bad_site}
+    decided_jobs = sorted({int(d["JobID"]) for d in decisions if d["JobID"] is not None})
+    summaries = monitoring.getJobsSummary(decided_jobs) if decided_jobs else {"OK": True, "Value": {}}
+    ended = {int(j): _epoch(v.get("LastUpdateTime")) for j, v in summaries.get("Value", {}).items()}
     decided: dict[int, str] = {}
     for d in decisions:
         if d["JobID"] is None or d["Kind"] in ("avoid-site", "flush", "complete", "complete-production"):
@@ -766,7 +773,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         decided[job] = d["Class"]
         if job in expected:
             continue
-        if any(job <= lost.get(lfn, -1) for lfn in json.loads(d["FileChanges"] or "{}").get("LFNs", [])):
+        inputs = json.loads(d["FileChanges"] or "{}").get("LFNs", [])
+        if any(lfn in lost and ended.get(job, 0.0) <= lost[lfn] + 10 for lfn in inputs):
             expected[job] = "input-data"
         elif job in bad_jobs:
             expected[job] = BAD_SITE_CLASS

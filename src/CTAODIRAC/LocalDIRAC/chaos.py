@@ -40,7 +40,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -384,7 +384,7 @@ def hidden_bin(source: Path, replacement: Path) -> list[str]:
 @dataclass
 class InjectedFault:
     planned: PlannedFault
-    state: str = "due"  # due, applied, skipped
+    state: str = "due"  # due, sick (a one-job pilot waits for its job), applied, skipped
     applied_at: float | None = None
     jobs: list[int] = field(default_factory=list)
     lfns: list[str] = field(default_factory=list)
@@ -620,10 +620,6 @@ class Injector:
         """``{job: class}`` of the jobs the job faults hit."""
         return {job: str(JOB_FAULTS[f.planned.kind]) for f in self.faults for job in f.jobs
                 if JOB_FAULTS.get(f.planned.kind)}  # fmt: skip
-
-
-def with_outage(settings: ChaosSettings, outage: float) -> ChaosSettings:
-    return replace(settings, outage=outage)
 
 
 def run_killed_then_again(command: list[str], env: dict[str, str], cwd: Path, kill_after: float | None,

@@ -60,6 +60,9 @@ SERVICES = ("Transformation/TransformationManager", "WorkloadManagement/JobState
             "DataManagement/FileCatalog", "WorkloadManagement/Matcher", "RequestManagement/ReqManager")  # fmt: skip
 #: How long after its time a due fault may still be applied.
 GRACE_SECONDS = 240.0
+#: How long after an SE ban is lifted the requests it delayed are released again (DIRAC's clients keep an SE's
+#: status for ``Operations/.../ResourceStatus/Config/Cache`` = 300 s here, and may meet the ban once more).
+RELEASE_SECONDS = 360.0
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,9 @@ class InjectedFault:
     undone: bool = False
     #: when a lost replica came back (epoch seconds): a job that failed later did not fail for it
     restored_at: float | None = None
+    #: until when requests delayed by a lifted SE ban are released (clients cache the SE's status for minutes)
+    release_until: float | None = None
+    released_at: float = 0.0
 
 
 class Injector:
@@ -426,6 +432,11 @@ class Injector:
         for fault in self.faults:
             if fault.state == "applied" and fault.until is not None and not fault.undone and elapsed >= fault.until:
                 self._undo(fault)
+                if fault.planned.kind == "output-se-banned":
+                    fault.release_until, fault.released_at = elapsed + RELEASE_SECONDS, elapsed
+            if fault.release_until is not None and elapsed < fault.release_until and elapsed - fault.released_at > 30:
+                self._release_requests()
+                fault.released_at = elapsed
             if fault.state != "due" or elapsed < fault.planned.at:
                 continue
             if elapsed > fault.planned.at + GRACE_SECONDS:
@@ -528,6 +539,7 @@ class Injector:
             fault.restored_at = time.time()
         elif kind == "output-se-banned":
             self._set_write_access("Active")
+            self._release_requests()
         fault.undone = True
         self.record("undone", kind=kind, lfns=fault.lfns)
 
@@ -562,6 +574,17 @@ class Injector:
                                                          reason="chaos campaign")  # fmt: skip
         if not res["OK"]:
             raise RuntimeError(f"cannot set {self.output_se} WriteAccess {status}: {res['Message']}")
+
+    def _release_requests(self) -> None:
+        """Requests that met the ban wait an hour (DIRAC's DMSRequestOperationsBase: "Banning is temporary, next
+        attempt in an hour", hard-coded): lifting the ban, release them, as the operator lifting a ban would."""
+        from CTAODIRAC.LocalDIRAC import mariadb
+
+        mariadb._client(  # noqa: SLF001 - same package
+            self.inst, "ReqDB",
+            sql="UPDATE Request SET NotBefore = UTC_TIMESTAMP() WHERE Status = 'Waiting' AND NotBefore > UTC_TIMESTAMP()",
+        )
+        self.record("released", what_for="requests delayed by the output SE's ban")
 
     def _unprocessed_input(self) -> str | None:
         """An input file of the campaign not yet in a task (Unused), present on its SEs, not tried before."""

@@ -769,6 +769,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
 
     # the injected faults against the agent's classification
     expected = injector.expected()
+    killed = {job for f in injector.faults if f.planned.kind == "kill-pilot" for job in f.jobs}
     # a lost input fails its job in the job wrapper's input resolution, before anything a site could break: a
     # job with a lost input that failed while it was lost (before it came back) failed for that
     lost: dict[str, float] = {lfn: float("inf") for lfn in lost_for_good}
@@ -790,11 +791,13 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
             continue
         job = int(d["JobID"])
         decided[job] = d["Class"]
-        if job in expected:
-            continue
         inputs = json.loads(d["FileChanges"] or "{}").get("LFNs", [])
+        if job in killed:  # killed while its payload ran: its inputs had been read
+            continue
         if any(lfn in lost and ended.get(job, 0.0) <= lost[lfn] + 10 for lfn in inputs):
-            expected[job] = "input-data"
+            expected[job] = "input-data"  # also on a sick worker: the inputs are resolved before the payload runs
+        elif job in expected:
+            continue
         elif job in bad_jobs:
             expected[job] = BAD_SITE_CLASS
         else:

@@ -230,7 +230,8 @@ def main() -> int:
         summary["chaos"] = report
         ok = complete and not report["problems"] and len(dl2) >= 3
         (chaos_dir / "report.json").write_text(json.dumps(summary, indent=1, default=str))
-        split = ", ".join(f"{key} {timing[key]['sum_s']} s" for key in ("to_job", "queued", "wrapper", "payload", "upload"))
+        parts = ("to_job", "queued", "wrapper", "payload", "upload")
+        split = ", ".join(f"{key} {timing[key]['sum_s']} s" for key in parts)
         print(report["text"] + f"\nwall time {round(elapsed)} s (submission {round(submitted_at - t0)} s); "
               f"{timing['jobs']} jobs: {split}", flush=True)
     print(json.dumps(summary, indent=1, default=str), flush=True)

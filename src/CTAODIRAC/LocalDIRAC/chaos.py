@@ -582,7 +582,8 @@ class Injector:
 
         mariadb._client(  # noqa: SLF001 - same package
             self.inst, "ReqDB",
-            sql="UPDATE Request SET NotBefore = UTC_TIMESTAMP() WHERE Status = 'Waiting' AND NotBefore > UTC_TIMESTAMP()",
+            sql="UPDATE Request SET NotBefore = UTC_TIMESTAMP() WHERE Status = 'Waiting'"
+                " AND NotBefore > UTC_TIMESTAMP()",
         )
         self.record("released", what_for="requests delayed by the output SE's ban")
 

@@ -555,7 +555,8 @@ class CrossProductionSources(StubSources):
     def meta_queries(self, ids):
         self.calls.append("meta_queries")
         data = {"=": 2}
-        return {5: ({}, {"data_level": {"=": 1}}), 6: ({"data_level": {"=": 1}}, {"data_level": data, "merged": {"=": 1}}),
+        return {5: ({}, {"data_level": {"=": 1}}),
+                6: ({"data_level": {"=": 1}}, {"data_level": data, "merged": {"=": 1}}),
                 7: ({"data_level": data, "merged": {"in": [1, 2]}}, {"data_level": {"=": 3}})}
 
 

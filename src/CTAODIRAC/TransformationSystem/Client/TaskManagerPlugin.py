@@ -13,7 +13,8 @@ no site to run at (the step's ``sites`` and ``banned_sites`` counted) are not ap
 
 The bans are read through the FailureManagement service (one call per transformation, cached for
 ``CACHE_SECONDS``); the job template's banned sites are read, only for a transformation with bans, from its
-body (``getTransformationParameters``, cached alike). If the service cannot be reached, tasks are submitted without bans and a warning is logged:
+body (``getTransformationParameters``, cached alike). If the service cannot be reached, tasks are submitted
+without bans and a warning is logged:
 a ban only steers work away from a site, losing it never loses a file.
 """
 
@@ -91,7 +92,8 @@ class TemplateBannedSites:
 
         result = TransformationClient().getTransformationParameters(transformation_id, "Body")
         if not result["OK"]:
-            gLogger.warn("CTAODIRAC: cannot read the job template", f"transformation {transformation_id}: {result['Message']}")
+            gLogger.warn("CTAODIRAC: site bans not applied, cannot read the job template",
+                         f"transformation {transformation_id}: {result['Message']}")
             return None
         parameter = Job(result["Value"]).workflow.findParameter("BannedSites")
         value = _site_list(parameter.getValue() if parameter is not None else "")
@@ -133,7 +135,7 @@ class TaskManagerPlugin(DIRACTaskManagerPlugin):
             return destinations
         task = f"transformation {transformation_id} task {self.params.get('TaskID')}"
         step_banned = self.templates.sites(transformation_id)
-        if step_banned is None:  # applying ours alone would drop the step's own: apply none (and say so above)
+        if step_banned is None:  # applying ours alone would drop the step's own: apply none (logged when read)
             return destinations
         # "Site" holds the job template's destination, which DIRAC intersects with ours afterwards
         outcome = apply_site_bans(destinations, lfns, bans, self._all_sites(),

@@ -33,6 +33,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from CTAODIRAC.LocalDIRAC.csconfig import FAILOVER_SE_NAME
+from CTAODIRAC.LocalDIRAC.instance import SPARE_SE_NAME, SPARE_SITE
+
 SAMPLES = (
     ("gamma-diffuse", "energy-training"), ("gamma-diffuse", "classifier-training"), ("gamma-diffuse", "performance"),
     ("proton", "classifier-training"), ("proton", "performance"), ("gamma", "performance"),
@@ -241,11 +244,11 @@ def main() -> int:
 #: The chaos run's extra DL0 run, whose stored copies are lost for good (a proton performance run: the proton
 #: performance sample keeps its other run).
 LOST_SAMPLE = ("proton", "performance")
-SPARE_SE = "CTAO-Spare-SE"
-FAILOVER_SE = "CTAO-Failover-SE"
+SPARE_SE = SPARE_SE_NAME
+FAILOVER_SE = FAILOVER_SE_NAME
 #: The bad site's worker node: the second site, with no disk space left for a job.
 BAD_SITE = {
-    "LocalSite": {"Site": "CTAO.Spare.ch", "LocalSE": SPARE_SE},
+    "LocalSite": {"Site": SPARE_SITE, "LocalSE": SPARE_SE},
     "Systems": {"WorkloadManagement": {"JobWrapper": {"MinDiskSpace": 10**9}}},
 }
 

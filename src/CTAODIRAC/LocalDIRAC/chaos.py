@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from CTAODIRAC.LocalDIRAC.instance import SPARE_SITE
+
 #: The failure class each job fault should be classified as (None: no job is failed by it).
 JOB_FAULTS: dict[str, str | None] = {
     "kill-pilot": "infrastructure",
@@ -701,7 +703,7 @@ def _epoch(value: Any) -> float:
 
 
 def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_base: str, stores: dict[str, Path],
-                 lost_for_good: set[str], bad_site: str = "CTAO.Spare.ch") -> dict[str, Any]:
+                 lost_for_good: set[str], bad_site: str = SPARE_SITE) -> dict[str, Any]:
     """Check the end state against DIRAC and the storage, and say what the chaos did and what the agent made of
     it. ``problems`` lists every failed check (empty: the campaign survived)."""
     from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient

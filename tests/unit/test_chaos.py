@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from CTAODIRAC.LocalDIRAC.chaos import (
     JOB_FAULTS,
     ChaosSettings,
+    Injector,
+    PlannedFault,
     confusion,
     hidden_bin,
     output_problems,
@@ -91,3 +95,49 @@ def test_a_sick_pilot_runs_in_a_private_mount_namespace(tmp_path):
     log.write_text("nothing\n")
     assert received_job(log) is None
     assert received_job(tmp_path / "missing.log") is None
+
+
+class _SickPilots:
+    """Sick pilots that each receive the next job of ``jobs`` at once and end (their logs say so)."""
+
+    def __init__(self, tmp_path, jobs):
+        self.tmp_path, self.jobs, self.started = tmp_path, list(jobs), 0
+
+    def start_sick(self, name, prefix):
+        self.started += 1
+        log = self.tmp_path / f"sick-{self.started}.log"
+        log.write_text(f"INFO: Received JobID={self.jobs.pop(0)}, JobType=DataReprocessing\n" if self.jobs else "")
+        return log
+
+    def sick_running(self):
+        return False
+
+
+def test_a_sick_pilot_job_with_a_lost_input_does_not_count_and_another_sick_pilot_is_started(tmp_path, monkeypatch):
+    inputs = {11: ["/ctao/dl0/gone.h5"], 12: ["/ctao/dl0/back.h5"], 13: ["/ctao/dl0/fine.h5"]}
+    monkeypatch.setattr(Injector, "_inputs", staticmethod(lambda job: inputs[job]))
+    pilots = _SickPilots(tmp_path, [11, 12, 13])
+    fault = PlannedFault(at=10.0, kind="software-missing")
+    injector = Injector(None, ChaosSettings(), [fault], tmp_path / "faults.jsonl", None, pilots, tmp_path / "env",
+                        [1], "SE", {}, lost_for_good=["/ctao/dl0/gone.h5"])  # fmt: skip
+    injector.lost.add("/ctao/dl0/back.h5")  # a replica lost for a while
+    injector.tick(10.0)  # the first sick pilot
+    for elapsed in (11.0, 12.0, 13.0):
+        injector.tick(elapsed)
+    (sick,) = injector.faults
+    assert sick.state == "applied" and sick.jobs == [13]  # 11 and 12 were masked by their lost inputs
+    assert injector.expected() == {13: "software"}
+    log = [json.loads(line) for line in (tmp_path / "faults.jsonl").read_text().splitlines()]
+    assert [(e["job"], e["lost_inputs"]) for e in log if e["what"] == "masked"] == [
+        (11, ["/ctao/dl0/gone.h5"]), (12, ["/ctao/dl0/back.h5"])]
+
+
+def test_a_sick_fault_whose_pilots_get_no_job_is_skipped_after_its_grace(tmp_path):
+    pilots = _SickPilots(tmp_path, [])
+    injector = Injector(None, ChaosSettings(), [PlannedFault(at=0.0, kind="payload-fails")], tmp_path / "f.jsonl",
+                        None, pilots, tmp_path / "env", [1], "SE", {})  # fmt: skip
+    injector.tick(0.0)
+    injector.tick(100.0)
+    assert injector.faults[0].state == "sick" and pilots.started == 3  # started again while it waits
+    injector.tick(1000.0)
+    assert injector.faults[0].state == "skipped"

@@ -170,7 +170,8 @@ def main() -> int:
         plan_faults = chaos_mod.plan_faults(settings, [s.name for s in specs],
                                             kill_pilot=any(s.name.endswith("StalledJobAgent") for s in specs))
         injector = chaos_mod.Injector(inst, settings, plan_faults, chaos_dir / "faults.jsonl", supervisor, pilots,
-                                      Path(args.ctapipe_env), list(tids.values()), SE, stores)
+                                      Path(args.ctapipe_env), list(tids.values()), SE, stores,
+                                      lost_for_good)
         injector.record("plan", faults=[f.__dict__ for f in plan_faults])
     states: dict[int, dict[str, int]] = {}
     finished_all = False

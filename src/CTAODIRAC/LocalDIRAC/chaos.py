@@ -398,6 +398,8 @@ class InjectedFault:
     undone: bool = False
     #: when a lost replica came back (epoch seconds): a job that failed later did not fail for it
     restored_at: float | None = None
+    #: a sick fault whose job was masked by a lost input waits for another job until then (else its plan's grace)
+    deadline: float | None = None
     #: until when requests delayed by a lifted SE ban are released (clients cache the SE's status for minutes)
     release_until: float | None = None
     released_at: float = 0.0
@@ -408,7 +410,7 @@ class Injector:
 
     def __init__(self, inst: Any, settings: ChaosSettings, plan: list[PlannedFault], log_path: Path,
                  supervisor: Supervisor, pilots: Pilots, ctapipe_env: Path, tids: Sequence[int],
-                 output_se: str, stores: dict[str, Path]) -> None:
+                 output_se: str, stores: dict[str, Path], lost_for_good: Iterable[str] = ()) -> None:
         self.inst = inst
         self.settings = settings
         self.faults = [InjectedFault(p) for p in plan]
@@ -421,6 +423,7 @@ class Injector:
         self.stores = stores  # {SE: its directory}
         self.saved = log_path.parent / "lost-replicas"
         self.lost: set[str] = set()  # replicas lost and not back (LFNs)
+        self.gone = set(lost_for_good)  # inputs whose every copy is lost for good
         self._tried_lfns: set[str] = set()
 
     # -- the log ---------------------------------------------------------------------------------------------
@@ -505,21 +508,35 @@ class Injector:
             self._applied(fault, elapsed, se=self.output_se, until=round(fault.until, 1))
 
     def _follow_sick(self, elapsed: float) -> None:
-        """A sick pilot's job is the fault's job; a sick pilot that got none is started again."""
+        """A sick pilot's job is the fault's job; a sick pilot that got none is started again. A job with a lost
+        input fails in its input resolution, before the sick worker could show: it does not count, and another
+        sick pilot is started for the fault."""
         for fault in self.faults:
             if fault.state != "sick":
                 continue
             job = received_job(Path(fault.detail))
             if job is not None:
-                fault.jobs = [job]
-                self._applied(fault, elapsed, jobs=[job], pilot_log=fault.detail)
-                return
+                masked = sorted(set(self._inputs(job)) & (self.lost | self.gone))
+                if not masked:
+                    fault.jobs = [job]
+                    self._applied(fault, elapsed, jobs=[job], pilot_log=fault.detail)
+                    return
+                self.record("masked", kind=fault.planned.kind, job=job, lost_inputs=masked)
+                fault.deadline = elapsed + GRACE_SECONDS
+                fault.detail = ""
             if not self.pilots.sick_running():
-                if elapsed > fault.planned.at + GRACE_SECONDS:
+                if elapsed > (fault.deadline or fault.planned.at + GRACE_SECONDS):
                     fault.state = "skipped"
                     self.record("skipped", kind=fault.planned.kind, reason="the sick pilot matched no job")
                     return
                 fault.detail = str(self.pilots.start_sick(fault.planned.kind, self._sick_prefix(fault.planned.kind)))
+
+    @staticmethod
+    def _inputs(job: int) -> list[str]:
+        from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+
+        res = JobMonitoringClient().getInputData(job)
+        return [str(lfn) for lfn in res["Value"]] if res["OK"] and isinstance(res["Value"], list) else []
 
     def _sick_prefix(self, kind: str) -> list[str]:
         area = self.log_path.parent / kind

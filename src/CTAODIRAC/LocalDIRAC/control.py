@@ -104,6 +104,37 @@ def _proxy_valid(path: Path, seconds: int = 12 * 3600) -> bool:
     return proc.returncode == 0
 
 
+def link_extension_plotters() -> list[str]:
+    """Make the Monitoring plotters of editable-installed extensions visible to DIRAC's Monitoring service.
+
+    The service finds the plotter of a monitoring type (``<Ext>/MonitoringSystem/private/Plotters/<Type>Plotter.py``)
+    with DIRAC's ``ObjectLoader.loadObjects``, which looks for each extension in the directory DIRAC itself is
+    installed in (its docstring: "this does not work for editable install"). An extension installed from its wheel
+    is there; one installed in editable mode (``make install``: ``pip install -e``) is not, and the service answers
+    "There's no reporter registered for type ...". For such an extension, a symbolic link to its plotters
+    directory is made at that place (the directories above it hold no ``__init__.py``: ``import`` still finds the
+    extension where it is installed). Returns the links made."""
+    from importlib.util import find_spec
+
+    dirac = find_spec("DIRAC")
+    if dirac is None or not dirac.submodule_search_locations:
+        return []
+    site = Path(list(dirac.submodule_search_locations)[0]).parent
+    made = []
+    for package in csconfig.extension_packages():
+        spec = find_spec(package)
+        if package == "DIRAC" or spec is None or not spec.submodule_search_locations:
+            continue
+        source = Path(list(spec.submodule_search_locations)[0]) / "MonitoringSystem" / "private" / "Plotters"
+        link = site / package / "MonitoringSystem" / "private" / "Plotters"
+        if not source.is_dir() or (site / package).resolve() == source.parents[2].resolve() or link.exists():
+            continue
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(source, target_is_directory=True)
+        made.append(str(link))
+    return made
+
+
 @dataclass
 class UpReport:
     steps: list[tuple[str, str]]
@@ -128,6 +159,9 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None
     csconfig.write_configuration(inst, ident, central=not master_running)
     step("configuration", f"{inst.etc}" + ("" if not master_running else " (CS kept: master running)"))
+    linked = link_extension_plotters()
+    if linked:
+        step("Monitoring plotters", "linked " + ", ".join(linked))
     # started first and waited for only by the services that connect to it (opensearch.CLIENT_SERVICES)
     step("OpenSearch", opensearch.start(inst) + f" on 127.0.0.1:{opensearch.http_port(inst)}")
 

@@ -45,9 +45,14 @@ CPU_TIME_LEFT = 200000
 #: A second storage element of the local site, for failover copies (the chaos campaign's output SE is banned for
 #: writing for a while): its files can be read by jobs of the local site until DIRAC's request moves them.
 FAILOVER_SE_NAME = "CTAO-Failover-SE"
-#: DIRAC's monitoring types sent to its Monitoring system (OpenSearch): job and pilot states (StatesAccountingAgent),
-#: data operations (DataManager, job wrappers), requests (RequestExecutingAgent), pilot submissions (SiteDirector).
-MONITORING_TYPES = ("WMSHistory", "PilotsHistory", "DataOperation", "RMSMonitoring", "PilotSubmissionMonitoring")
+#: The monitoring types sent to DIRAC's Monitoring system (OpenSearch): DIRAC's job and pilot states
+#: (StatesAccountingAgent), data operations (DataManager, job wrappers), requests (RequestExecutingAgent), pilot
+#: submissions (SiteDirector); this extension's failure-agent decisions and production progress
+#: (docs/monitoring.md).
+MONITORING_TYPES = (
+    "WMSHistory", "PilotsHistory", "DataOperation", "RMSMonitoring", "PilotSubmissionMonitoring",
+    "FailureDecisions", "ProductionProgress",
+)  # fmt: skip
 #: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.
 JOB_WRAPPER_CHECKING = {"CheckingTime": 10, "MinCheckingTime": 10}
 SANDBOX_SE = "ProductionSandboxSE"
@@ -264,9 +269,9 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
                 # No Accounting service runs here: by default send no records at all (each data operation would
                 # otherwise warn "Error sending accounting record"). The types DIRAC's Monitoring system keeps in
-                # OpenSearch go there (DIRAC's reporters write to the node directly; no Monitoring service runs here,
-                # their fallback); the services' and agents' own activity records (ServiceMonitoring,
-                # AgentMonitoring, from each of ~20 processes) stay off.
+                # OpenSearch go there (DIRAC's reporters write to the node directly, or through the Monitoring
+                # service when the node did not answer as they started); the services' and agents' own activity
+                # records (ServiceMonitoring, AgentMonitoring, from each of ~20 processes) stay off.
                 "MonitoringBackends": {"Default": "", **{kind: "Monitoring" for kind in MONITORING_TYPES}},
                 # where production jobs store outputs (dirac-ctao-run-step); the failover SE is the same
                 # single local SE (a second one would only move files between two directories here)

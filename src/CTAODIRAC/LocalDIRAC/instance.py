@@ -99,6 +99,9 @@ COMPONENTS = (
     Component("WorkloadManagement", "Matcher", 9170),
     Component("WorkloadManagement", "PilotManager", 9171),
     Component("WorkloadManagement", "WMSAdministrator", 9145),
+    # DIRAC's Monitoring service: reads (reports, plots) of the monitoring types kept in OpenSearch, and the put
+    # of records by a process whose own connection to OpenSearch failed when it started
+    Component("Monitoring", "Monitoring", 9137),
     Component("WorkloadManagement", "JobManager", 9132),
     Component("WorkloadManagement", "Optimizers", kind="executor"),
 )

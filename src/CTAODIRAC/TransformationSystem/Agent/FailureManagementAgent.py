@@ -12,12 +12,17 @@ Each cycle:
    (``Utilities.FailureFacts``);
 4. asks the pure policy (``CTAODIRAC.Core.Failures.decide``) what to do;
 5. records each decision once and applies what it recorded (``Utilities.FailureActions``);
-6. logs a summary per transformation, and mails a digest when something new was decided (``MailTo``).
+6. logs a summary per transformation, and mails a digest when something new was decided (``MailTo``);
+7. sends its decisions and the transformations' file counts to DIRAC's Monitoring system (types
+   ``FailureDecisions`` and ``ProductionProgress``; ``docs/monitoring.md``); what cannot be sent waits in a file
+   of its work directory for a later cycle, and a failed send never fails the cycle.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +39,17 @@ from CTAODIRAC.Core.Failures.errors import FailureError
 from CTAODIRAC.Core.Failures.options import FailureAgentOptions
 from CTAODIRAC.Core.Failures.policy import decide
 from CTAODIRAC.Core.Failures.rules import rule_table_from_cs
+from CTAODIRAC.Core.Monitoring import (
+    DECISIONS_TYPE,
+    PROGRESS_TYPE,
+    TransformationInfo,
+    decision_records,
+    progress_records,
+)
 from CTAODIRAC.TransformationSystem.DB.FailureManagementDB import FailureManagementDB
 from CTAODIRAC.TransformationSystem.Utilities.FailureActions import Actions, Outcome, describe_times
-from CTAODIRAC.TransformationSystem.Utilities.FailureFacts import DiracSources, gather, parse_time
+from CTAODIRAC.TransformationSystem.Utilities.FailureFacts import DiracSources, Gathered, gather, parse_time
+from CTAODIRAC.TransformationSystem.Utilities.FailureMonitoring import PENDING_FILE, MonitoringSender
 from CTAODIRAC.TransformationSystem.Utilities.FailureReport import cycle_summary_lines
 
 __all__ = ["FailureManagementAgent"]
@@ -58,6 +71,9 @@ class FailureManagementAgent(AgentModule):
         self.input_limits: dict[int, int | None] = {}  # transformation to its input_limit: each body read once
         # transformation to its (input, output) meta-queries, to find parents in other productions: each read once
         self.meta_queries: dict[int, tuple[dict, dict]] = {}
+        # monitoring: records not sent wait in the work directory; the transformations of the last progress records
+        self.monitoring = MonitoringSender(os.path.join(self.am_getWorkDirectory(), PENDING_FILE))
+        self.progress_of: dict[int, TransformationInfo] = {}
         return S_OK()
 
     def execute(self) -> dict[str, Any]:
@@ -125,7 +141,45 @@ class FailureManagementAgent(AgentModule):
             self.log.notice(line)
         if lines and options.mail_to:
             self._mail(options, lines, outcome, now)
+        self._send_monitoring(sources, gathered, outcome, options, now)
         return outcome
+
+    def _send_monitoring(
+        self, sources: DiracSources, gathered: Gathered, outcome: Outcome, options: FailureAgentOptions, now: datetime
+    ) -> None:
+        """Send the cycle's decisions and the file counts of its transformations (those in scope, and once more
+        those that left the scope since the last cycle, e.g. completed) to DIRAC's Monitoring system, with the
+        records that earlier cycles could not send. Never raises: the cycle's decisions are already applied."""
+        infos = {
+            t.transformation_id: TransformationInfo(t.production_id, t.type, t.status)
+            for t in gathered.facts.transformations
+        }
+        records = [
+            (DECISIONS_TYPE, record)
+            for record in decision_records(
+                outcome.recorded, now, agent=self.agent_name, report_only=options.report_only, transformations=infos
+            )
+        ]
+        try:
+            left = {tid: info for tid, info in self.progress_of.items() if tid not in infos}
+            statuses = sources.transformation_statuses(left) if left else {}
+            counted = {**infos, **{tid: replace(info, status=statuses.get(tid, "")) for tid, info in left.items()}}
+            counts = sources.file_counts(counted) if counted else {}
+            records += [(PROGRESS_TYPE, r) for r in progress_records(counts, counted, now, agent=self.agent_name)]
+            self.progress_of = infos
+        except Exception as exc:  # noqa: BLE001 - progress is only reported: the decisions still go
+            self.log.warn("No progress records this cycle: file counts not read", repr(exc))
+        try:
+            report = self.monitoring.send(records)
+        except Exception as exc:  # noqa: BLE001 - a failed send must never fail the cycle
+            self.log.warn("Monitoring records not sent", repr(exc))
+            return
+        if report.pending or report.errors or report.dropped:
+            self.log.warn(
+                "Monitoring: " + report.describe(), "; ".join(report.errors) or "sent again by the next cycle"
+            )
+        else:
+            self.log.notice("Monitoring: " + report.describe())
 
     def _mail(self, options: FailureAgentOptions, lines: list[str], outcome: Outcome, cycle_time: datetime) -> None:
         """Mail the cycle's digest through DIRAC's Notification service, whose CS section names the SMTP server

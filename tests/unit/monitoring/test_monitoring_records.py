@@ -113,7 +113,8 @@ def test_trim_drops_the_oldest_expendable_records_first():
 def test_pending_records_survive_in_their_file_and_a_cut_line_is_skipped(tmp_path):
     pending = PendingRecords(tmp_path / "work" / "pending.jsonl", limit=3, expendable={PROGRESS_TYPE})
     assert pending.load() == ([], 0)
-    items = [(PROGRESS_TYPE, {"n": 1}), (DECISIONS_TYPE, {"n": 2}), (PROGRESS_TYPE, {"n": 3}), (DECISIONS_TYPE, {"n": 4})]
+    items = [(PROGRESS_TYPE, {"n": 1}), (DECISIONS_TYPE, {"n": 2}), (PROGRESS_TYPE, {"n": 3}),
+             (DECISIONS_TYPE, {"n": 4})]  # fmt: skip
     assert pending.save(items) == 1
     assert pending.load() == (items[1:], 0)
     with open(pending.path, "a", encoding="utf-8") as out:
@@ -141,11 +142,12 @@ class FakeReporter:
         return {"OK": True, "Value": count}
 
 
-def _sender(tmp_path, capacity, sent, enabled=(DECISIONS_TYPE, PROGRESS_TYPE)):
+def _sender(tmp_path, capacity, sent, enabled=(DECISIONS_TYPE, PROGRESS_TYPE), answers=True):
     return MonitoringSender(
         tmp_path / "pending.jsonl",
         reporter=lambda name: FakeReporter(name, capacity, sent),
         enabled_types=lambda: set(enabled),
+        answers=lambda reporter: answers,
     )
 
 
@@ -184,7 +186,9 @@ def test_a_reporter_that_raises_fails_nothing(tmp_path):
     def broken(name):
         raise ConnectionError("OpenSearch down")
 
-    sender = MonitoringSender(tmp_path / "p.jsonl", reporter=broken, enabled_types=lambda: {DECISIONS_TYPE})
+    sender = MonitoringSender(
+        tmp_path / "p.jsonl", reporter=broken, enabled_types=lambda: {DECISIONS_TYPE}, answers=lambda r: True
+    )
     report = sender.send([(DECISIONS_TYPE, {"n": 1})])
     assert (report.sent, report.pending) == (0, 1)
     assert "OpenSearch down" in report.errors[0]
@@ -196,3 +200,11 @@ def test_types_switched_off_in_monitoring_backends_are_neither_sent_nor_kept(tmp
     report = sender.send([(DECISIONS_TYPE, {"n": 1}), (PROGRESS_TYPE, {"n": 2})])
     assert sent == [(DECISIONS_TYPE, {"n": 1})]
     assert (report.sent, report.pending) == (1, 0)
+
+
+def test_a_node_that_does_not_answer_a_ping_is_not_given_the_records(tmp_path):
+    sent: list[tuple[str, dict]] = []
+    report = _sender(tmp_path, {}, sent, answers=False).send([(DECISIONS_TYPE, {"n": 1}), (PROGRESS_TYPE, {"n": 2})])
+    assert sent == []
+    assert (report.sent, report.pending) == (0, 2)
+    assert report.errors == ("FailureDecisions: RuntimeError('OpenSearch does not answer')",)

@@ -176,7 +176,7 @@ class FailureManagementAgent(AgentModule):
             return
         if report.pending or report.errors or report.dropped:
             self.log.warn(
-                "Monitoring: " + report.describe(), "; ".join(report.errors) or "sent again by the next cycle"
+                "Monitoring: " + report.describe(), "; ".join(report.errors) or "(to be sent by a later cycle)"
             )
         else:
             self.log.notice("Monitoring: " + report.describe())

@@ -53,6 +53,18 @@ def _reporter(type_name: str) -> Any:
     return MonitoringReporter(monitoringType=type_name)
 
 
+def _answers(reporter: Any) -> bool:
+    """False when the reporter writes to OpenSearch directly and the node does not answer a ping: DIRAC's
+    reporter would try 10 times, logging a traceback each time, before keeping the records."""
+    from DIRAC.Core.Utilities.ElasticSearchDB import ElasticSearchDB
+
+    db = getattr(reporter, "monitoringDB", None)
+    if not isinstance(db, ElasticSearchDB):
+        return True  # the Monitoring service's client: DIRAC's reporter tries it (10 calls of ~50 ms)
+    result = db.pingDB()
+    return bool(result["OK"] and result["Value"])
+
+
 def _enabled_types() -> set[str]:
     from DIRAC.ConfigurationSystem.Client.Helpers.Operations import Operations
 
@@ -68,10 +80,12 @@ class MonitoringSender:
         pending_file: Path | str,
         reporter: Callable[[str], Any] = _reporter,
         enabled_types: Callable[[], set[str]] = _enabled_types,
+        answers: Callable[[Any], bool] = _answers,
     ):
         self.pending = PendingRecords(pending_file, expendable=(PROGRESS_TYPE,))
         self._reporter = reporter
         self._enabled_types = enabled_types
+        self._answers = answers
 
     def send(self, records: Iterable[tuple[str, dict[str, Any]]]) -> SendReport:
         """Send the records waiting, then ``records`` (``(type, record)``), in order; keep the rest for later.
@@ -109,6 +123,8 @@ class MonitoringSender:
         """Give ``batch`` to a new reporter of type ``name`` and commit; the number of records it sent (from
         the first: DIRAC's reporter sends in order and stops at the first bundle it could not send)."""
         reporter = self._reporter(name)
+        if not self._answers(reporter):
+            raise RuntimeError("OpenSearch does not answer")
         for record in batch:
             reporter.addRecord(record)
         result = reporter.commit()

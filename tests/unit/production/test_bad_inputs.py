@@ -263,12 +263,6 @@ STEP_CASES = [
         "no 'where'",
     ),
     (
-        "simulation-without-jobs",
-        "      - {name: s, kind: mc-simulation, output: {site: X}}  # <-\n",
-        "productions[0].steps[0].jobs",
-        "missing required key 'jobs'",
-    ),
-    (
         "unknown-placeholder",
         "      - name: a\n        kind: ctapipe-process\n        input: dl0\n"
         "        options: --run @{run}  # <-\n",

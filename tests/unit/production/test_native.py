@@ -54,6 +54,32 @@ productions:
     assert step.output_query["data_level"] == {"=": 1}
 
 
+def test_inherit_chooses_the_input_keys_the_output_carries_and_null_removes_a_key() -> None:
+    plan = _plan(
+        """
+base_path: /ctao/prod7
+productions:
+  - name: p
+    steps:
+      - {name: a, kind: ctapipe-process, input: dl0, where: {thetaP: {">=": 20}, particle: [gamma, proton]},
+         inherit: [thetaP, site, nothing_there], output: {merged: null, sct: "False"}}
+      - {name: b, kind: ctapipe-merge, parents: [a], inherit: []}
+      - {name: s, kind: mc-simulation, program: simpipe, output: {site: X}}
+"""
+    )
+    a, b, s = plan.step("a"), plan.step("b"), plan.step("s")
+    assert plan.base_path == "/ctao/prod7"
+    # the listed keys, as they are (a comparison too), and only those; merged 0 of the kind removed by null
+    assert a.output_query == {"thetaP": {">=": 20}, "site": {"=": "Paranal"}, "analysis_prog": {"=": "ctapipe-process"},
+                              "analysis_prog_version": {"=": "v1"}, "data_level": {"=": 2},
+                              "outputType": {"=": "Data"}, "sct": {"=": "False"}}  # fmt: skip
+    assert set(b.output_query) == {"analysis_prog", "analysis_prog_version", "merged"}  # nothing of a's
+    assert b.output_query["merged"] == {"=": 1}
+    # a simulation without jobs: no task at submission; simpipe is a telescope simulation with simtel outputs
+    assert s.job.jobs is None and s.job.outputs == ["*.simtel.zst"]
+    assert s.output_query["tel_sim_prog"] == {"=": "simpipe"}
+
+
 def test_dataset_input_unresolved_offline_and_resolved_with_a_resolver() -> None:
     text = """
 productions:

@@ -336,7 +336,7 @@ def _kind_metadata(step: _Expanded, input_query: MetaQuery, version: str | None)
     elif kind == "ctapipe-apply-models":
         metadata.update(data_level=2, outputType="Data")
     elif kind == "mc-simulation":
-        category = "tel_sim" if spec_step.program == "sim_telarray" else "airshower_sim"
+        category = "airshower_sim" if spec_step.program == "corsika" else "tel_sim"
         metadata.update({f"{category}_prog": spec_step.program, f"{category}_prog_version": version})
         metadata.update(data_level=-1, outputType="Data")
     elif kind == "executable" and spec_step.program_category:
@@ -344,6 +344,13 @@ def _kind_metadata(step: _Expanded, input_query: MetaQuery, version: str | None)
         if version:
             metadata[f"{spec_step.program_category}_prog_version"] = version
     return metadata
+
+
+def _set_output(output_query: MetaQuery, key: str, value: Any) -> None:
+    if value is None:  # not recorded
+        output_query.pop(key, None)
+    else:
+        output_query[key] = condition(value)
 
 
 def _outputs(spec_step: Step) -> list[str]:
@@ -403,7 +410,7 @@ def build_plan(
                 steps=[planned[name] for name in order if by_name[name].production == production.name],
             )
         )
-    return Plan(format="native", source=source, productions=productions)
+    return Plan(format="native", source=source, productions=productions, base_path=spec.base_path)
 
 
 def _plan_step(
@@ -453,15 +460,19 @@ def _plan_step(
     if input_query is not None and not input_query and resolved:
         raise _error(step.path, f"{step.origin} has an empty input query: it would take every file of the catalog")
 
-    output_query = _output_base(input_query)
-    if kind in TRAINING_KINDS:
-        output_query.pop("merged", None)
+    inherit = getattr(spec_step, "inherit", None)
+    if inherit is None:
+        output_query = _output_base(input_query)
+        if kind in TRAINING_KINDS:
+            output_query.pop("merged", None)
+    else:
+        output_query = {key: dict((input_query or {})[key]) for key in inherit if key in (input_query or {})}
     for key, value in (defaults.output or {}).items():
-        output_query[key] = condition(value)
+        _set_output(output_query, key, value)
     for key, value in _kind_metadata(step, input_query or {}, version).items():
         output_query[key] = condition(value)
     for key, value in (spec_step.output or {}).items():
-        output_query[key] = condition(value)
+        _set_output(output_query, key, value)
     if children[step.name] and not output_query:
         raise _error(step.path + ("output",), f"{step.origin} has children but no output metadata")
     outputs = _outputs(spec_step)

@@ -1,4 +1,8 @@
-"""The legacy CTADIRAC production YAML (``ProdSteps`` / ``Common``), read unchanged into a :class:`~.plan.Plan`.
+"""The legacy CTADIRAC production YAML (``ProdSteps`` / ``Common``), read unchanged and translated into the native
+format (:func:`legacy_to_native`), which the native builder plans like any other file (:func:`build_legacy_plan`).
+
+The translation writes out, per step, the output metadata CTADIRAC's rules derive (``inherit: []`` and every
+value in ``output``); the builder then makes the same queries (checked for every step at every build).
 
 The query rules are those of ``docs/production-yaml.md`` ("Legacy format"), i.e. the predecessor's, without
 its bugs: a child's input query is a *copy* of its parent's output query (edits never leak back), step IDs
@@ -12,12 +16,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .builder import DatasetResolver
-from .errors import Issue, KeyPath, SpecLinkError, SpecValidationError
+from .builder import DatasetResolver, build_plan
+from .errors import Issue, KeyPath, ProductionSpecError, SpecLinkError, SpecValidationError
 from .graph import find_cycle, topological_order
 from .metaquery import (
     LINK_OPERATORS,
@@ -28,11 +34,11 @@ from .metaquery import (
     normalize_query,
     stored_length_problems,
 )
-from .models import DEFAULT_SIMULATION_OUTPUTS, NAME_PATTERN, TS_PLUGINS
-from .plan import JobDescription, Plan, PlannedProduction, PlannedStep
+from .models import DEFAULT_SIMULATION_OUTPUTS, NAME_PATTERN, TS_PLUGINS, ProductionFile
+from .plan import Plan
 from .validation import issues_from_validation_error
 
-__all__ = ["DATA_LEVELS", "LEGACY_TYPES", "build_legacy_plan"]
+__all__ = ["DATA_LEVELS", "LEGACY_TYPES", "LegacyTranslation", "build_legacy_plan", "legacy_to_native"]
 
 #: Data-level names and their catalog numbers.
 DATA_LEVELS = {"MC0": -3, "R0": -2, "R1": -1, "DL0": 0, "DL1": 1, "DL2": 2, "DL3": 3}
@@ -79,8 +85,9 @@ class LegacyType:
         return self.dirac_type == "MCSimulation"
 
 
-#: Files the jobs of the legacy simulation types collect (the format has no way to say it): by program.
-_LEGACY_OUTPUTS = {**DEFAULT_SIMULATION_OUTPUTS, "simpipe": DEFAULT_SIMULATION_OUTPUTS["sim_telarray"]}
+#: Files the jobs of the legacy simulation and executable types collect (the format has no way to say it), by
+#: program (EvnDisp: CTADIRAC's EvnDispJob uploads its ``Data/*.simtel.DL1.tar.gz``).
+_LEGACY_OUTPUTS = {**DEFAULT_SIMULATION_OUTPUTS, "evndisp": ("*.simtel.DL1.tar.gz",)}
 
 _TYPES = [
     LegacyType("MCSimulation", "MCSimulation", "mc-simulation", "sim_telarray", "tel_sim", -1),
@@ -124,7 +131,7 @@ KNOWN_OUTPUT_KEYS = (
 FILE_LEVEL_KEYS = ("nsb", "div_ang")
 SPLIT_TYPES = ("CtapipeProcessing", "Merging", "CtapipeApplyModels")
 
-#: Settings (job_config or Common) read as metadata; every other job_config key is passed to the job.
+#: Settings (job_config or Common) read as metadata; every other job_config key is kept in the plan only.
 METADATA_SOURCE_KEYS = KNOWN_OUTPUT_KEYS + FILE_LEVEL_KEYS + ("split", "pointing_dir", "zenith_angle", "moon")
 
 PositiveInt = Annotated[int, Field(ge=1, strict=True)]
@@ -135,7 +142,7 @@ class _Legacy(BaseModel):
 
 
 class LegacyJobConfig(BaseModel):
-    """``job_config`` of a legacy step. Keys other than these are kept and passed to the job."""
+    """``job_config`` of a legacy step. Keys other than these are accepted and kept in the plan (no DIRAC call uses them)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
@@ -331,14 +338,88 @@ def _level_number(value: int | str) -> int:
     return DATA_LEVELS[value] if isinstance(value, str) else value
 
 
-def build_legacy_plan(
+@dataclass
+class _Translated:
+    step: dict[str, Any]
+    """The native step (plain data)."""
+    name: str
+    path: KeyPath
+    """Where the legacy step is (``("ProdSteps", index)``)."""
+    output_query: MetaQuery
+    """Its output query by CTADIRAC's rules (what the native builder must make of ``step``)."""
+    input: tuple[str, dict[str, Any]] | None
+    """The top-level native input it reads (name, plain data), if any."""
+    where_keys: dict[str, str]
+    """Native ``where`` key -> the legacy ``input_meta_query`` key it translates."""
+    extra: dict[str, Any]
+    """Other ``job_config`` keys (kept in the plan, used by no DIRAC call; the native format has no place for them)."""
+
+
+@dataclass
+class LegacyTranslation:
+    """A legacy file as a native production file (plain data), and what maps one onto the other."""
+
+    native: dict[str, Any]
+    """The native production file (plain data, ready for YAML or :class:`~.models.ProductionFile`)."""
+    steps: list[_Translated]
+    """The translated steps, in the order of the native file."""
+    unresolved: list[str]
+    """Datasets that were not read (offline): their steps inherit the metadata CTADIRAC copies from an input."""
+
+    @property
+    def dropped(self) -> dict[str, dict[str, Any]]:
+        """Per step, the ``job_config`` keys with no native equivalent (they reach no DIRAC call either)."""
+        return {t.name: t.extra for t in self.steps if t.extra}
+
+    def legacy_path(self, path: KeyPath) -> KeyPath:
+        """The legacy key path of a native key path (for errors found by the native schema or builder)."""
+        if len(path) >= 4 and path[0] == "productions" and path[2] == "steps" and isinstance(path[3], int):
+            if path[3] < len(self.steps):
+                return _legacy_field(self.steps[path[3]], path[4:])
+        if len(path) >= 2 and path[0] == "inputs":
+            for t in self.steps:
+                if t.input is not None and t.input[0] == path[1]:
+                    rest = path[2:]
+                    if rest[:1] == ("dataset",):
+                        return t.path + ("input_meta_query", "dataset")
+                    if rest[:1] == ("query",) and len(rest) > 1:
+                        return t.path + ("input_meta_query", t.where_keys.get(str(rest[1]), rest[1]))
+                    return t.path + ("input_meta_query",)
+        return ()
+
+
+#: Native step fields -> the legacy keys they come from.
+_LEGACY_FIELDS: dict[str, KeyPath] = {
+    "parents": ("input_meta_query", "parentID"),
+    "input": ("input_meta_query",),
+    "version": ("job_config", "version"),
+    "group_size": ("job_config", "group_size"),
+    "plugin": ("job_config", "plugin"),
+    "cpu_time": ("job_config", "cpu_time"),
+    "tags": ("job_config", "tag"),
+    "showers": ("job_config", "n_shower"),
+    "output": ("job_config",),
+    "inherit": ("input_meta_query",),
+}
+
+
+def _legacy_field(t: _Translated, rest: KeyPath) -> KeyPath:
+    if not rest:
+        return t.path
+    field = str(rest[0])
+    if field == "where":
+        return t.path + ("input_meta_query",) + ((t.where_keys.get(str(rest[1]), rest[1]),) if len(rest) > 1 else ())
+    return t.path + _LEGACY_FIELDS.get(field, ())
+
+
+def legacy_to_native(
     data: Mapping[str, Any],
     *,
-    source: str | None = None,
     production_name: str = "legacy",
     dataset_resolver: DatasetResolver | None = None,
-) -> Plan:
-    """Validate a legacy document (plain data) and turn it into a one-production plan."""
+) -> LegacyTranslation:
+    """Validate a legacy document (plain data) and translate it into a native production file, by CTADIRAC's
+    rules (see the module docstring). Errors carry legacy key paths."""
     try:
         legacy = LegacyFile.model_validate(data)
     except ValidationError as exc:
@@ -391,32 +472,176 @@ def build_legacy_plan(
             ("ProdSteps", by_id[cycle[0]][0], "input_meta_query", "parentID"),
             f"cyclic parentID: {' -> '.join(str(i) for i in cycle)}",
         )
-    order = topological_order(ids, edges)
-    planned: dict[int, PlannedStep] = {}
-    for step_id in order:
+    translated: dict[int, _Translated] = {}
+    for step_id in topological_order(ids, edges):
         index, step = by_id[step_id]
-        parent = planned[parent_of[step_id]] if step_id in parent_of else None
-        planned[step_id] = _plan_step(step, index, parent, legacy.Common, name, dataset_resolver)
-    return Plan(
-        format="legacy",
-        source=source,
-        productions=[PlannedProduction(name=name, steps=[planned[step_id] for step_id in order])],
-        base_path=legacy.Common.base_path,
-    )
+        parent = translated[parent_of[step_id]] if step_id in parent_of else None
+        translated[step_id] = _translate_step(step, index, parent, legacy.Common, dataset_resolver)
+    steps = list(translated.values())
+    native: dict[str, Any] = {"format": 1}
+    if legacy.Common.base_path is not None:
+        native["base_path"] = legacy.Common.base_path
+    inputs = {t.input[0]: t.input[1] for t in steps if t.input is not None}
+    if inputs:
+        native["inputs"] = inputs
+    native["productions"] = [{"name": name, "steps": [t.step for t in steps]}]
+    unresolved = sorted({t.input[1]["dataset"] for t in steps if t.input and "dataset" in t.input[1]}
+                        if dataset_resolver is None else set())  # fmt: skip
+    return LegacyTranslation(native=native, steps=steps, unresolved=unresolved)
+
+
+def build_legacy_plan(
+    data: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    production_name: str = "legacy",
+    dataset_resolver: DatasetResolver | None = None,
+) -> Plan:
+    """A legacy document (plain data) as a one-production plan: translated into the native format
+    (:func:`legacy_to_native`), then planned by the native builder, as every format is."""
+    translation = legacy_to_native(data, production_name=production_name, dataset_resolver=dataset_resolver)
+    try:
+        try:
+            spec = ProductionFile.model_validate(translation.native)
+        except ValidationError as exc:
+            raise SpecValidationError(
+                issues_from_validation_error(exc, translation.native, ProductionFile)
+            ) from None
+        plan = build_plan(spec, source=source, dataset_resolver=dataset_resolver)
+    except ProductionSpecError as exc:
+        raise exc.with_issues(
+            [dc_replace(issue, path=translation.legacy_path(issue.path)) for issue in exc.issues]
+        ) from None
+    by_name = {t.name: t for t in translation.steps}
+    productions = []
+    for production in plan.productions:
+        steps = []
+        for planned in production.steps:
+            t = by_name[planned.name]
+            if planned.output_query != t.output_query:  # the translation must say what CTADIRAC's rules say
+                raise RuntimeError(f"internal error: the native translation of step {planned.name} plans the output"
+                                   f" query {planned.output_query}, CTADIRAC's rules {t.output_query}")
+            job = planned.job.model_copy(update={"extra": t.extra})
+            steps.append(planned.model_copy(update={"source": t.path, "input": None, "job": job}))
+        productions.append(production.model_copy(update={"steps": steps}))
+    return plan.model_copy(update={"format": "legacy", "productions": productions})
 
 
 def _name(step: LegacyStep) -> str:
     return step.name or f"{step.job_config.type}_{step.ID}"
 
 
-def _plan_step(
+def _extra(config: LegacyJobConfig) -> dict[str, Any]:
+    extra = {key: value for key, value in (config.model_extra or {}).items() if key not in METADATA_SOURCE_KEYS}
+    extra.pop("n_shower", None) if config.type in ("MCSimulation", "SimPipe") else None
+    return extra
+
+
+#: Output keys CTADIRAC copies from a processing step's input (inherited when the input is not known offline).
+_COPIED_KEYS = ("array_layout", "site", "particle", "phiP", "thetaP", "sct", "data_level", "view_cone",
+                "systematics") + FILE_LEVEL_KEYS  # fmt: skip
+
+
+def _native_value(cond: Mapping[str, Any]) -> Any:
+    """A query condition as a native output value (``None``: it has no native value)."""
+    ((operator, operand),) = cond.items()
+    if operator == "=" and not isinstance(operand, list):
+        return operand
+    if operator == "in":
+        return list(operand)
+    return None
+
+
+def _native_step(
+    step: LegacyStep,
+    legacy_type: LegacyType,
+    query: Mapping[str, Any],
+    input_query: MetaQuery | None,
+    output: MetaQuery,
+    parent: _Translated | None,
+    dataset: str | None,
+    resolved: bool,
+    path: KeyPath,
+) -> tuple[dict[str, Any], tuple[str, dict[str, Any]] | None, dict[str, str]]:
+    """The native step (plain data) whose plan has ``output`` as output query, its top-level input, and its
+    ``where`` keys' legacy names."""
+    config = step.job_config
+    name = _name(step)
+    native: dict[str, Any] = {"name": name, "description": f"{legacy_type.name} step {step.ID}"}
+    if legacy_type.simulation:
+        native["kind"] = "mc-simulation"
+        native["program"] = "corsika" if config.only_corsika else legacy_type.program
+        showers = (config.model_extra or {}).get("n_shower")
+        if isinstance(showers, int) and not isinstance(showers, bool) and showers > 0:
+            native["showers"] = showers
+    elif legacy_type.kind == "executable":  # CTADIRAC's sim_telarray and EvnDisp processing
+        native.update(kind="executable", executable=legacy_type.program, transformation_type=legacy_type.dirac_type,
+                      program_category=legacy_type.category)  # fmt: skip
+        outputs = list(_LEGACY_OUTPUTS.get(legacy_type.program, ()))
+        if outputs:
+            native["outputs"] = outputs
+    else:
+        native["kind"] = legacy_type.kind
+    native["version"] = config.version
+    for field, value in (("group_size", config.group_size), ("plugin", config.plugin), ("cpu_time", config.cpu_time)):
+        if value is not None:
+            native[field] = value
+    tags = config.tag if isinstance(config.tag, list) else ([config.tag] if config.tag else [])
+    if tags:
+        native["tags"] = tags
+
+    where: dict[str, Any] = {}
+    where_keys: dict[str, str] = {}
+    for key, value in query.items():
+        if key in ("parentID", "dataset") or value is None:
+            continue
+        new_key, new_value = translate(key, value, path + ("input_meta_query", key))
+        cond = condition(new_value)
+        plain = _native_value(cond)
+        where[new_key] = cond if plain is None else plain
+        where_keys[new_key] = key
+    native_input: tuple[str, dict[str, Any]] | None = None
+    if not legacy_type.simulation:
+        if parent is not None:
+            native["parents"] = [parent.name]
+        else:
+            input_name = f"{name}-input"
+            native_input = (input_name, {"dataset": dataset} if dataset is not None else {"query": where})
+            native["input"] = input_name
+            if dataset is None:
+                where = {}
+        if where:
+            native["where"] = where
+
+    # the output query, said explicitly: nothing inherited but what has no native value (or is not known yet)
+    values: dict[str, Any] = {}
+    inherit: list[str] = []
+    for key, cond in output.items():
+        value = _native_value(cond)
+        if value is not None:
+            values[key] = value
+        elif input_query is not None and input_query.get(key) == cond:
+            inherit.append(key)
+        else:
+            raise _err(path + ("job_config",), f"the output metadata {key} = {cond} cannot be recorded")
+    if not resolved:
+        inherit += [key for key in _COPIED_KEYS if key not in values]
+    if legacy_type.kind == "ctapipe-process" and "merged" not in output:
+        values["merged"] = None  # the native ctapipe-process records merged 0; CTADIRAC does not
+    if not legacy_type.simulation:
+        native["inherit"] = inherit
+    native["output"] = values
+    return native, native_input, where_keys
+
+
+def _translate_step(
     step: LegacyStep,
     index: int,
-    parent: PlannedStep | None,
+    parent: _Translated | None,
     common: LegacyCommon,
-    production: str,
     dataset_resolver: DatasetResolver | None,
-) -> PlannedStep:
+) -> _Translated:
+    """CTADIRAC's rules for one step: its input and output queries, checked, and the native step saying them."""
     path: KeyPath = ("ProdSteps", index)
     config = step.job_config
     legacy_type = LEGACY_TYPES[config.type.lower()]
@@ -568,32 +793,7 @@ def _plan_step(
         if problems:
             raise _err(path + (where,), "; ".join(problems))
 
-    extra = {key: value for key, value in (config.model_extra or {}).items() if key not in METADATA_SOURCE_KEYS}
-    tags = config.tag if isinstance(config.tag, list) else ([config.tag] if config.tag else [])
-    showers = (config.model_extra or {}).get("n_shower")
-    job = JobDescription(
-        program=program,
-        version=config.version,
-        cpu_time=config.cpu_time,
-        tags=tags,
-        showers=showers if isinstance(showers, int) and not isinstance(showers, bool) else None,
-        outputs=list(_LEGACY_OUTPUTS.get(program, ())),
-        extra=extra,
-    )
-    return PlannedStep(
-        name=_name(step),
-        kind=legacy_type.kind,
-        type=legacy_type.dirac_type,
-        production=production,
-        parents=[parent.name] if parent else [],
-        data_parents=[parent.name] if parent else [],
-        dataset=dataset,
-        dataset_resolved=resolved,
-        input_query=input_query,
-        output_query=output,
-        group_size=config.group_size or 1,
-        plugin=config.plugin or "Standard",
-        description=f"{legacy_type.name} step {step.ID}",
-        job=job,
-        source=path,
-    )
+    native, native_input, where_keys = _native_step(step, legacy_type, query, input_query, output, parent,
+                                                    dataset, resolved, path)
+    return _Translated(step=native, name=_name(step), path=path, output_query=output, input=native_input,
+                       where_keys=where_keys, extra=_extra(config))

@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .builder import DatasetResolver, build_plan
 from .errors import Issue, KeyPath, ProductionSpecError, SpecSyntaxError, SpecValidationError
+from .legacy import LegacyTranslation, build_legacy_plan, legacy_to_native
 from .models import ProductionFile
 from .plan import Plan
 from .validation import issues_from_validation_error
@@ -180,13 +181,10 @@ def load_plan(
     document = parse_document(text, name)
     try:
         if detect_format(document.data) == "legacy":
-            from .legacy import build_legacy_plan
-
-            default_name = Path(name).stem if name else "legacy"
             return build_legacy_plan(
                 document.data,
                 source=name,
-                production_name=production_name or default_name,
+                production_name=production_name or _legacy_name(name),
                 dataset_resolver=dataset_resolver,
             )
         try:
@@ -197,6 +195,36 @@ def load_plan(
     except ProductionSpecError as exc:
         raise exc.with_issues(document.locate(exc.issues)) from None
     return _with_cwl_jobs(plan, spec, document, path)
+
+
+def translate_legacy(
+    path: str | Path | None = None,
+    *,
+    text: str | None = None,
+    filename: str | None = None,
+    production_name: str | None = None,
+    dataset_resolver: DatasetResolver | None = None,
+) -> LegacyTranslation:
+    """A legacy CTADIRAC file as the equivalent native file (``--to-native``); errors located in the legacy file.
+    A file that is not in the legacy format is refused."""
+    if text is None:
+        if path is None:
+            raise TypeError("give a path or a text")
+        text = _read(path)
+    name = filename or (str(path) if path is not None else None)
+    document = parse_document(text, name)
+    if detect_format(document.data) != "legacy":
+        raise SpecValidationError([Issue(message="not a legacy CTADIRAC file (no top-level ProdSteps): it is"
+                                         " already in the native format", file=name)])  # fmt: skip
+    try:
+        return legacy_to_native(document.data, production_name=production_name or _legacy_name(name),
+                                dataset_resolver=dataset_resolver)  # fmt: skip
+    except ProductionSpecError as exc:
+        raise exc.with_issues(document.locate(exc.issues)) from None
+
+
+def _legacy_name(name: str | None) -> str:
+    return Path(name).stem if name else "legacy"
 
 
 # --- CWL seam (docs/cwl.md): an ``executable`` step with ``cwl: TOOL`` gets the tool's job description

@@ -58,7 +58,8 @@ VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: Transformation plugins shipped with DIRAC 9.1 (TransformationSystem/Agent/TransformationPlugin.py).
 TS_PLUGINS = ("Standard", "BySize", "ByShare", "Broadcast")
 #: Files a simulation job collects when its step lists no ``outputs`` (by program).
-DEFAULT_SIMULATION_OUTPUTS = {"sim_telarray": ("*.simtel.zst",), "corsika": ("*.corsika.zst",)}
+DEFAULT_SIMULATION_OUTPUTS = {"sim_telarray": ("*.simtel.zst",), "corsika": ("*.corsika.zst",),
+                              "simpipe": ("*.simtel.zst",)}
 #: Placeholders a step's ``options`` (and an executable's ``arguments``) may use, replaced in each job.
 JOB_PLACEHOLDERS = ("run_number", "task_id", "transformation_id", "showers")
 #: How a placeholder is written (the job side replaces what the models let through).
@@ -157,6 +158,19 @@ OutputPattern = Annotated[str, AfterValidator(_output_pattern), WithJsonSchema({
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
 Query = dict[MetadataKey, MetaCondition]
 OutputMetadata = dict[MetadataKey, MetaValue]
+
+
+def _value_or_none(value: Any) -> Any:
+    return None if value is None else _value(value)
+
+
+OutputSetting = Annotated[
+    Any,
+    PlainValidator(_value_or_none),
+    WithJsonSchema({"anyOf": [_SCALAR_SCHEMA, _LIST_SCHEMA, {"type": "null"}]}),
+]
+"""An output metadata value, or ``null``: the key is not recorded (removes what the input or the kind gives)."""
+OutputSettings = dict[MetadataKey, OutputSetting]
 StepName = Annotated[str, Field(pattern=TEMPLATE_NAME_PATTERN, max_length=160)]
 PositiveInt = Annotated[int, Field(ge=1, strict=True)]
 
@@ -220,8 +234,9 @@ class StepDefaults(_Model):
     """Sites the jobs must not run at."""
     input_limit: PositiveInt | None = None
     """At most this many input files are processed (for tests)."""
-    output: OutputMetadata | None = None
-    """Metadata added to the output query of every step (e.g. ``MCCampaign``, ``configuration_id``)."""
+    output: OutputSettings | None = None
+    """Metadata added to the output query of every step (e.g. ``MCCampaign``, ``configuration_id``); a key set
+    to ``null`` is not recorded (on a step, it removes what the input query or the step kind gives)."""
 
 
 class _StepBase(StepDefaults):
@@ -260,6 +275,9 @@ class _ConsumingStep(_StepBase):
     """Name of a top-level input this step reads (exclusive with ``parents``)."""
     parents: list[StepName] | None = None
     """Steps whose output files this step reads (its input query starts from their output queries)."""
+    inherit: list[MetadataKey] | None = None
+    """Keys of the input query that the output query carries, as they are (default: every key the input query
+    gives one value or a list of values for). ``[]``: the output query is only what the kind and ``output`` give."""
 
     @model_validator(mode="after")
     def _one_source(self) -> _ConsumingStep:
@@ -307,9 +325,10 @@ class ApplyModelsStep(_ConsumingStep):
 
     kind: Literal["ctapipe-apply-models"]
     """Step kind."""
-    models: list[StepName] = Field(min_length=1)
+    models: list[StepName] = Field(default_factory=list)
     """Training steps whose models are applied (they become parents too; the job finds each model
-    with that step's output query)."""
+    with that step's output query). Empty only in files translated from CTADIRAC's format, whose jobs find
+    their models by their own settings: the dry run says "models: none"."""
 
 
 class MCSimulationStep(_StepBase):
@@ -317,15 +336,17 @@ class MCSimulationStep(_StepBase):
 
     kind: Literal["mc-simulation"]
     """Step kind."""
-    program: Literal["sim_telarray", "corsika"] = "sim_telarray"
-    """Simulation program; recorded as ``tel_sim_prog`` (sim_telarray) or ``airshower_sim_prog`` (corsika)."""
-    jobs: PositiveInt
-    """Number of simulation jobs (tasks) to create."""
+    program: Literal["sim_telarray", "corsika", "simpipe"] = "sim_telarray"
+    """Simulation program; recorded as ``tel_sim_prog`` (sim_telarray, simpipe) or ``airshower_sim_prog``
+    (corsika)."""
+    jobs: PositiveInt | None = None
+    """Number of simulation jobs (tasks) to create. Without it, the transformation is created with no task: it is
+    extended later (DIRAC's ``extendTransformation``, or a re-submission with ``jobs``), as CTADIRAC's files are."""
     showers: PositiveInt | None = None
     """Showers per job (``@{showers}`` in ``options``; ``CTAODIRAC_SHOWERS`` in the program's environment)."""
     outputs: list[OutputPattern] | None = Field(default=None, min_length=1)
     """Files each job uploads and registers, as glob patterns in its working directory (each must match at
-    least one file). Default: ``*.simtel.zst`` (sim_telarray) or ``*.corsika.zst`` (corsika)."""
+    least one file). Default: ``*.simtel.zst`` (sim_telarray, simpipe) or ``*.corsika.zst`` (corsika)."""
 
     @model_validator(mode="after")
     def _no_query(self) -> MCSimulationStep:
@@ -401,6 +422,9 @@ class ProductionFile(_Model):
     ] = Field(default_factory=dict)
     """Named lists of variable sets; a step with ``foreach: NAME`` is repeated once per entry and
     ``$variable`` (or ``${variable}``) in its strings is replaced by the entry's value."""
+    base_path: Annotated[str, Field(pattern=r"^/[^\s]*$")] | None = None
+    """File catalog directory under which the output directories are made (the command's ``--base-path`` wins;
+    default ``/ctao/productions``)."""
     defaults: StepDefaults = Field(default_factory=StepDefaults)
     """Values for every step that does not set them."""
     productions: list[ProductionSpec] = Field(min_length=1)

@@ -26,7 +26,8 @@ from rich.tree import Tree
 
 from CTAODIRAC.Core.CWL.loader import is_cwl
 from CTAODIRAC.Core.Production.errors import ProductionSpecError
-from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.Core.Production.legacy import LegacyTranslation
+from CTAODIRAC.Core.Production.loader import load_plan, translate_legacy
 from CTAODIRAC.Core.Production.plan import Plan, PlannedStep
 from CTAODIRAC.Core.Production.schema import schema_text
 from CTAODIRAC.Utilities.cli import (
@@ -83,6 +84,8 @@ def _step_node(step: PlannedStep) -> Tree:
         node.add(Text("parents: " + ", ".join(step.data_parents)))
     if step.model_parents:
         node.add(Text("models from: " + ", ".join(step.model_parents)))
+    elif step.kind == "ctapipe-apply-models":
+        node.add(Text("models: none (the jobs must find them by their own settings)", style="red"))
     if step.input:
         node.add(Text(f"input: {step.input}"))
     if step.dataset:
@@ -106,6 +109,8 @@ def _step_node(step: PlannedStep) -> Tree:
         settings.append(f"at most {job.input_limit} input files")
     if job.jobs:
         settings.append(f"{job.jobs} jobs")
+    elif step.input_query is None:
+        settings.append("no job at submission (extend the transformation later)")
     if job.outputs:
         settings.append("outputs " + " ".join(job.outputs))
     node.add(Text("job: " + ", ".join(settings), style="dim"))
@@ -148,6 +153,36 @@ def render_plan(plan: Plan, console: Console) -> None:
         )
 
 
+def write_native(translation: LegacyTranslation, file: Path, out: Any, errors: Console) -> None:
+    """The native file of a legacy one, as YAML on ``out``; what does not carry over, on ``errors``."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    def styled(value: Any) -> Any:  # block mappings, lists of values on one line
+        if isinstance(value, dict):
+            return CommentedMap((key, styled(item)) for key, item in value.items())
+        if isinstance(value, list):
+            seq = CommentedSeq(styled(item) for item in value)
+            if not any(isinstance(item, dict | list) for item in value):
+                seq.fa.set_flow_style()
+            return seq
+        return value
+
+    yaml = YAML()
+    yaml.width = 120
+    yaml.representer.add_representer(type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+    out.write(f"# {file.name} in the native format ({PROG} --to-native): the same plan, every metadata\n"
+              "# value CTADIRAC's rules derive written out (docs/production-yaml.md)\n")  # fmt: skip
+    yaml.dump(styled(translation.native), out)
+    for step, keys in translation.dropped.items():
+        errors.print(f"note: step {step}: job_config {', '.join(sorted(keys))} has no native equivalent and is left "
+                     "out (it reaches no DIRAC call)")  # fmt: skip
+    if translation.unresolved:
+        errors.print("note: datasets " + ", ".join(translation.unresolved) + " were not read: their steps inherit "
+                     "the metadata CTADIRAC copies from an input (inherit), and sct/data_level defaults are written "
+                     "as if the dataset did not give them")  # fmt: skip
+
+
 def dirac_configured() -> bool:
     """Whether this shell points at a DIRAC installation (without importing DIRAC)."""
     import os
@@ -185,6 +220,10 @@ def submit_production(
     offline: Annotated[
         bool, typer.Option("--offline", help="Dry run: do not ask the catalog how many files the inputs match.")
     ] = False,
+    to_native: Annotated[
+        bool, typer.Option("--to-native", help="Print the native file equivalent to a legacy CTADIRAC file and exit "
+                           "(docs/production-yaml.md, \"Moving a legacy file to the native format\")."),
+    ] = False,
     inputs: Annotated[  # --- CWL (docs/cwl.md)
         Path | None, typer.Option("--inputs", help="Inputs file of a CWL workflow (values of its parameters).")
     ] = None,
@@ -209,6 +248,17 @@ def submit_production(
         if inputs is not None and not is_cwl(file):  # --- CWL (docs/cwl.md)
             errors.print("Usage error: --inputs goes with a CWL file (.cwl).")
             raise typer.Exit(EXIT_BAD_INPUT)
+        if to_native:
+            if as_json or submit or mode is not None or inputs is not None:
+                errors.print(f"Usage error: {PROG} --to-native takes a legacy FILE (and --name) only.")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            try:
+                translation = translate_legacy(file, production_name=name)
+            except ProductionSpecError as error:
+                report_spec_errors(error, errors)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            write_native(translation, file, sys.stdout, errors)
+            return
         try:
             plan = load_plan(file, production_name=name, cwl_inputs=inputs)
         except ProductionSpecError as error:

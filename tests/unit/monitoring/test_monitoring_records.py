@@ -208,3 +208,88 @@ def test_a_node_that_does_not_answer_a_ping_is_not_given_the_records(tmp_path):
     assert sent == []
     assert (report.sent, report.pending) == (0, 2)
     assert report.errors == ("FailureDecisions: RuntimeError('OpenSearch does not answer')",)
+
+
+class FakeSources:
+    """The two reads of the agent's monitoring step (``DiracSources``)."""
+
+    def __init__(self, counts=None, fail=False):
+        self.counts, self.fail, self.asked = counts or {}, fail, []
+
+    def transformation_statuses(self, ids):
+        self.asked.append(("statuses", sorted(ids)))
+        return dict.fromkeys(ids, "Completed")
+
+    def file_counts(self, ids):
+        self.asked.append(("counts", sorted(ids)))
+        if self.fail:
+            raise ConnectionError("TransformationManager down")
+        return {tid: self.counts.get(tid, {}) for tid in ids}
+
+
+class FakeSender:
+    def __init__(self, fail=False):
+        self.fail, self.sent = fail, []
+
+    def send(self, records):
+        if self.fail:
+            raise OSError("disk full")
+        self.sent.extend(records)
+        from CTAODIRAC.TransformationSystem.Utilities.FailureMonitoring import SendReport
+
+        return SendReport(sent=len(self.sent))
+
+
+class FakeLog:
+    def __init__(self):
+        self.lines = []
+
+    def warn(self, *args):
+        self.lines.append(("warn", " ".join(map(str, args))))
+
+    def notice(self, *args):
+        self.lines.append(("notice", " ".join(map(str, args))))
+
+
+def _agent_step(sources, sender, progress_of=None):
+    """The agent's monitoring step on stand-ins (the DIRAC agent itself is run by the integration test)."""
+    from types import SimpleNamespace
+
+    from CTAODIRAC.Core.Failures import CycleFacts, FailureAgentOptions, TransformationFacts
+    from CTAODIRAC.TransformationSystem.Agent.FailureManagementAgent import FailureManagementAgent
+    from CTAODIRAC.TransformationSystem.Utilities.FailureActions import Outcome
+    from CTAODIRAC.TransformationSystem.Utilities.FailureFacts import Gathered
+
+    agent = SimpleNamespace(log=FakeLog(), monitoring=sender, progress_of=progress_of or {}, agent_name=AGENT)
+    facts = CycleFacts(now=WHEN, transformations=(TransformationFacts(12, "Active", "Processing", production_id=4),))
+    gathered = Gathered(facts=facts, recorded_keys=set(), high_water=WHEN, changed_jobs=1, new_failures=1,
+                        expected_status={})  # fmt: skip
+    outcome = Outcome(recorded=[RETRY])
+    options = FailureAgentOptions(ReportOnly=False)
+    FailureManagementAgent._send_monitoring(agent, sources, gathered, outcome, options, WHEN)
+    return agent
+
+
+def test_the_agent_sends_its_decisions_and_the_progress_also_of_a_transformation_that_left_its_scope():
+    sources = FakeSources({12: {"Unused": 1, "Assigned": 1}, 13: {"Processed": 4}})
+    sender = FakeSender()
+    agent = _agent_step(sources, sender, progress_of={13: TransformationInfo(4, "Merging", "Active")})
+    assert sources.asked == [("statuses", [13]), ("counts", [12, 13])]
+    assert [(t, r.get("Action"), r["Transformation"], r.get("Status")) for t, r in sender.sent] == [
+        (DECISIONS_TYPE, "retry", "12", None),
+        (PROGRESS_TYPE, None, "12", "Assigned"),
+        (PROGRESS_TYPE, None, "12", "Unused"),
+        (PROGRESS_TYPE, None, "13", "Processed"),
+    ]
+    assert sender.sent[3][1]["TransformationStatus"] == "Completed"
+    assert set(agent.progress_of) == {12}  # 13 was counted once more, and no longer
+    assert agent.log.lines[-1][0] == "notice"
+
+
+def test_the_agent_s_monitoring_step_never_raises():
+    sender = FakeSender()
+    agent = _agent_step(FakeSources(fail=True), sender)
+    assert [t for t, _ in sender.sent] == [DECISIONS_TYPE]  # the decisions still go
+    assert "file counts not read" in agent.log.lines[0][1]
+    agent = _agent_step(FakeSources(), FakeSender(fail=True))
+    assert agent.log.lines[-1] == ("warn", "Monitoring records not sent OSError('disk full')")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..Production.errors import Issue, KeyPath, SpecSyntaxError, SpecValidationError
-from ..Production.loader import SourceDocument, parse_document
+from ..Production.source import SourceDocument, parse_document
 from ..Production.validation import issues_from_validation_error
 from .hints import DIRAC_NAMESPACE, HINT_MODELS
 

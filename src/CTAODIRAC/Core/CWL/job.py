@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..Production.errors import Issue, KeyPath, SpecValidationError
-from ..Production.loader import SourceDocument, parse_document
+from ..Production.source import SourceDocument, parse_document
 from ..Production.models import OutputMetadata
 from .document import CWLDocument, class_entries, display_name, entries, read_cwl, requirement
 from .workflow import lfn_path

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..Production.errors import Issue, KeyPath, ProductionSpecError, SpecValidationError
-from ..Production.loader import parse_document
+from ..Production.source import parse_document
 from .document import display_name, path_at
 
 __all__ = ["CWLValidationError", "validate_process"]

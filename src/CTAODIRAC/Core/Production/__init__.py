@@ -18,8 +18,21 @@ from .errors import (
     SpecSyntaxError,
     SpecValidationError,
 )
-from .loader import load_plan, load_spec, translate_legacy
 from .plan import JobDescription, Plan, PlannedProduction, PlannedStep
+
+#: Names of :mod:`.loader`, imported when first used: the loader reads CWL files too (``Core.CWL``), and
+#: ``Core.CWL`` uses this package's models, so importing the loader here would make the two packages' imports a
+#: circle (checked by tests/unit/test_boundary.py).
+_LOADER_NAMES = ("load_plan", "load_spec", "translate_legacy")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LOADER_NAMES:
+        from . import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Issue",

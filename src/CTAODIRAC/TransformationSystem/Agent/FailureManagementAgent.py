@@ -113,35 +113,38 @@ class FailureManagementAgent(AgentModule):
         high_water = parse_time(self.db.get_state(state_name))
         gathered = gather(sources, self.db, options, now, high_water)
         decisions = decide(gathered.facts, options, rules, gathered.recorded_keys)
-        owned = actions.record(
-            decisions, report_only=options.report_only, expected_status=gathered.expected_status, outcome=outcome
-        )
-        self.log.notice(
-            f"Recorded {len(outcome.recorded)} decisions ({outcome.duplicates} groups already recorded elsewhere)",
-            f"applying {len(owned)}" if not options.report_only else "report-only: nothing applied",
-        )
-        if owned:
-            actions.apply(owned, outcome)
-        if gathered.high_water is not None:
-            self.db.set_state(state_name, describe_times(gathered.high_water))
+        try:
+            owned = actions.record(
+                decisions, report_only=options.report_only, expected_status=gathered.expected_status, outcome=outcome
+            )
+            self.log.notice(
+                f"Recorded {len(outcome.recorded)} decisions ({outcome.duplicates} groups already recorded elsewhere)",
+                f"applying {len(owned)}" if not options.report_only else "report-only: nothing applied",
+            )
+            if owned:
+                actions.apply(owned, outcome)
+            if gathered.high_water is not None:
+                self.db.set_state(state_name, describe_times(gathered.high_water))
 
-        mode = "report-only" if options.report_only else "acting"
-        self.log.notice(
-            f"Cycle done ({mode})",
-            f"{len(gathered.facts.transformations)} transformations in scope, {gathered.changed_jobs} failed jobs "
-            f"read, {gathered.new_failures} new, {len(outcome.recorded)} decisions recorded, {outcome.applied} "
-            f"applied ({outcome.files_changed} file changes, {outcome.tasks_changed} task changes, "
-            f"{outcome.skipped_changes} skipped as the files or tasks had moved on), {outcome.recovered} recovered, "
-            f"{outcome.left_pending} left pending, "
-            f"{sources.rpcs + actions.rpcs} RPCs, {time.monotonic() - started:.2f} s, high-water "
-            f"{describe_times(gathered.high_water)}",
-        )
-        lines = cycle_summary_lines(outcome.recorded, report_only=options.report_only)
-        for line in lines:
-            self.log.notice(line)
-        if lines and options.mail_to:
-            self._mail(options, lines, outcome, now)
-        self._send_monitoring(sources, gathered, outcome, options, now)
+            mode = "report-only" if options.report_only else "acting"
+            self.log.notice(
+                f"Cycle done ({mode})",
+                f"{len(gathered.facts.transformations)} transformations in scope, {gathered.changed_jobs} failed jobs "
+                f"read, {gathered.new_failures} new, {len(outcome.recorded)} decisions recorded, {outcome.applied} "
+                f"applied ({outcome.files_changed} file changes, {outcome.tasks_changed} task changes, "
+                f"{outcome.skipped_changes} skipped as the files or tasks had moved on), "
+                f"{outcome.recovered} recovered, {outcome.left_pending} left pending, "
+                f"{sources.rpcs + actions.rpcs} RPCs, {time.monotonic() - started:.2f} s, high-water "
+                f"{describe_times(gathered.high_water)}",
+            )
+            lines = cycle_summary_lines(outcome.recorded, report_only=options.report_only)
+            for line in lines:
+                self.log.notice(line)
+            if lines and options.mail_to:
+                self._mail(options, lines, outcome, now)
+        finally:
+            # also when recording or applying failed half-way: what was recorded is in the monitoring too
+            self._send_monitoring(sources, gathered, outcome, options, now)
         return outcome
 
     def _send_monitoring(
@@ -154,12 +157,16 @@ class FailureManagementAgent(AgentModule):
             t.transformation_id: TransformationInfo(t.production_id, t.type, t.status)
             for t in gathered.facts.transformations
         }
-        records = [
-            (DECISIONS_TYPE, record)
-            for record in decision_records(
-                outcome.recorded, now, agent=self.agent_name, report_only=options.report_only, transformations=infos
-            )
-        ]
+        try:
+            records = [
+                (DECISIONS_TYPE, record)
+                for record in decision_records(
+                    outcome.recorded, now, agent=self.agent_name, report_only=options.report_only, transformations=infos
+                )
+            ]
+        except Exception as exc:  # noqa: BLE001 - never fail the cycle (a bug here would show in the unit tests)
+            self.log.warn("No decision records this cycle", repr(exc))
+            records = []
         try:
             left = {tid: info for tid, info in self.progress_of.items() if tid not in infos}
             statuses = sources.transformation_statuses(left) if left else {}

@@ -10,7 +10,8 @@ ROOT=$(pwd)
 VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
 
 DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
-              build-essential openssl ca-certificates procps git unzip util-linux)
+              build-essential openssl ca-certificates procps git unzip util-linux
+              chromium libnss3-tools)  # the portal's browser test: headless Chromium, certutil/pk12util (NSS)
 # the local OpenSearch node (see below): Java 17 and Maven, unless there already
 command -v java >/dev/null 2>&1 || DEB_PACKAGES+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || DEB_PACKAGES+=(maven)
@@ -54,7 +55,7 @@ fi
 # uv verifies TLS with the system's certificate store (these machines route through a TLS-inspecting proxy)
 export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 "$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" \
-    -c requirements/lock.txt --override requirements/overrides.txt -e ".[testing]"
+    -c requirements/lock.txt --override requirements/overrides.txt -e ".[testing,portal]"
 echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"
 
 # The payload environment of the ctapipe steps: ctapipe 0.32 needs Python >= 3.12 (DIRAC's services need 3.11),

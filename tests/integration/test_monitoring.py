@@ -118,6 +118,9 @@ for type_name, report, grouping in (("FailureDecisions", "NumberOfDecisions", "C
     res = client.getReport(type_name, report, start, end, cond, grouping)
     assert res["OK"], res
     out[f"{type_name}/{report}/{grouping}"] = res["Value"]["data"]
+res = client.listUniqueKeyValues("FailureDecisions")  # the portal's selectors
+assert res["OK"], res
+out["selectors"] = res["Value"]
 if PLOT:
     cond = {"Transformation": [str(TID)], "grouping": ["Status"]}
     file_id = client.generateDelayedPlot("ProductionProgress", "NumberOfFiles", start, end, cond, "Status")
@@ -232,6 +235,8 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
         assert _totals(reports["FailureDecisions/NumberOfFiles/Site"]) == {"CTAO.Local.ch": 2}
         assert set(reports["ProductionProgress/NumberOfFiles/Status"]) == {"Unused", "Problematic", "Assigned"}
         assert reports["plot"] == "89504e470d0a1a0a"  # a PNG
+        assert {"infrastructure", "application"} <= set(reports["selectors"]["Class"]), reports["selectors"]
+        assert str(tid) in reports["selectors"]["Transformation"]
 
         # 2. OpenSearch stops: the agent still decides and applies; its records wait in its pending file
         assert stop(Process(dirac.inst, opensearch.KEY))

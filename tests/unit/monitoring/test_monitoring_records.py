@@ -125,6 +125,25 @@ def test_pending_records_survive_in_their_file_and_a_cut_line_is_skipped(tmp_pat
     assert not pending.path.exists()
 
 
+def test_the_pending_file_s_lock_keeps_a_second_process_out(tmp_path):
+    import subprocess
+    import sys
+
+    pending = PendingRecords(tmp_path / "pending.jsonl")
+    probe = (
+        "import fcntl, sys\n"
+        "with open(sys.argv[1], 'a') as lock:\n"
+        "    try:\n"
+        "        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        sys.exit(3)\n"
+    )
+    lock_file = str(pending.path) + ".lock"
+    with pending.locked():
+        assert subprocess.run([sys.executable, "-c", probe, lock_file]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, lock_file]).returncode == 0
+
+
 class FakeReporter:
     """DIRAC's MonitoringReporter as seen from outside: addRecord, then commit sends the first ``capacity``."""
 

@@ -5,6 +5,9 @@ Monitoring service unreachable) is written to a JSON-lines file in the agent's w
 ``{"type": ..., "record": ...}`` per line, and the next cycle sends it first, in order. The file is replaced
 atomically (written beside, then renamed), so an agent killed while writing leaves the previous file whole.
 
+Two agents of the same name on one host share the file: :meth:`PendingRecords.locked` keeps the other out between
+reading the file and writing it back (an advisory lock on ``<file>.lock``).
+
 At most :data:`MAX_PENDING` records are kept: beyond that, the oldest records of the *expendable* types
 (``ProductionProgress``: snapshots, of which the next cycle takes a new one) go first, then the oldest of the
 others.
@@ -12,9 +15,11 @@ others.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,17 @@ class PendingRecords:
         self.path = Path(path)
         self.limit = limit
         self.expendable = frozenset(expendable)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the file's lock (waiting for another process that holds it)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def load(self) -> tuple[list[Item], int]:
         """The records waiting, oldest first, and the number of unreadable lines skipped (a file cut short)."""

@@ -95,6 +95,10 @@ class MonitoringSender:
         common: OpenSearch or the Monitoring service down).
         """
         enabled = self._enabled_types()
+        with self.pending.locked():
+            return self._send(enabled, records)
+
+    def _send(self, enabled: set[str], records: Iterable[tuple[str, dict[str, Any]]]) -> SendReport:
         waiting, skipped_lines = self.pending.load()
         queue = [(name, record) for name, record in [*waiting, *records] if name in enabled]
         report = SendReport(skipped_lines=skipped_lines)

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from CTAODIRAC.Core.errors import CTAODIRACError
+
 __all__ = [
     "FORMAT_VERSION",
     "SUFFIX",
@@ -85,7 +87,7 @@ _PARTICLE_DEFAULTS: dict[Particle, dict[str, Any]] = {
 }
 
 
-class ToyDescriptionError(ValueError):
+class ToyDescriptionError(CTAODIRACError, ValueError):
     """A toy DL0 description that cannot be read; carries the file it came from."""
 
     def __init__(self, path: Path | str, message: str) -> None:

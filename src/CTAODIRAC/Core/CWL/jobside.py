@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import CTAODIRACError
 from ..Production.errors import Issue, SpecValidationError
 from ..Production.submission import FILE_LEVEL_FIELDS
 from .job import CWLJobDescription, OutputData
@@ -300,7 +301,7 @@ def cwltool_command(python: str, config: CWLRunConfig, runtime: str, outdir: str
     ]  # fmt: skip
 
 
-class OutputError(ValueError):
+class OutputError(CTAODIRACError, ValueError):
     """cwltool's outputs do not give what the job must store; ``output`` names the output, ``stage`` says
     whose fault it is: ``payload`` (the tool did not produce it) or ``upload`` (nowhere to store it)."""
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import CTAODIRACError
+
 __all__ = ["FailureError", "OptionsError", "RuleConfigError"]
 
 
-class FailureError(Exception):
+class FailureError(CTAODIRACError):
     """Base class of the errors raised by ``CTAODIRAC.Core.Failures``."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..errors import CTAODIRACError
+
 __all__ = [
     "Issue",
     "KeyPath",
@@ -69,7 +71,7 @@ class Issue:
         return f"{self.location}: {self.key_path}: {self.message}"
 
 
-class ProductionError(Exception):
+class ProductionError(CTAODIRACError):
     """Base class of every error raised by the production core."""
 
 

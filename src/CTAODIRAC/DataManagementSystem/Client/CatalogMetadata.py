@@ -11,18 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
 from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+
+from CTAODIRAC.Core.errors import DiracCallError
+from CTAODIRAC.Utilities.ReturnValues import value_or_raise
 
 #: DIRAC file catalog metadata types (the only ones DIRAC's production validator accepts).
 FIELD_TYPES = {"str": "VARCHAR(128)", "int": "INT", "float": "FLOAT"}
 
 
-class CatalogError(RuntimeError):
+class CatalogError(DiracCallError):
     """A file catalog call failed; ``what`` names the call and its subject."""
 
     def __init__(self, what: str, message: str):
-        super().__init__(f"{what}: {message}")
+        super().__init__(what, message)
         self.what = what
 
 
@@ -33,10 +35,7 @@ class CatalogMetadata:
         self.catalog = catalog or FileCatalogClient()
 
     def _call(self, what: str, result: dict) -> Any:
-        try:
-            return returnValueOrRaise(result)
-        except Exception as exc:  # DIRAC raises its own exception types here
-            raise CatalogError(what, str(exc)) from exc
+        return value_or_raise(result, what, error=CatalogError)
 
     def fields(self) -> dict[str, dict[str, str]]:
         """``{"directory": {name: type}, "file": {name: type}}`` as the catalog knows them."""

@@ -30,12 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
 from DIRAC.Interfaces.API.Job import Job
 from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
 from DIRAC.ProductionSystem.Client.ProductionStep import ProductionStep
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
 
+from CTAODIRAC.Core.errors import CTAODIRACError, DiracCallError
 from CTAODIRAC.Core.JobSide import Software, StepConfig, encode_config, step_config
 from CTAODIRAC.Core.Production.adapter import step_dict
 from CTAODIRAC.Core.Production.plan import Plan, PlannedProduction, PlannedStep
@@ -49,12 +49,13 @@ from CTAODIRAC.Core.Production.submission import (
     query_differences,
 )
 from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
+from CTAODIRAC.Utilities.ReturnValues import value_or_raise
 from CTAODIRAC.WorkloadManagementSystem.Client.JobSettings import apply_job_settings, job_errors
 
 __all__ = ["ProductionSubmitter", "SubmissionError", "SubmittedProduction", "SubmittedStep", "job_body", "job_body_job"]
 
 
-class SubmissionError(RuntimeError):
+class SubmissionError(CTAODIRACError, RuntimeError):
     """A DIRAC call of the submission failed; ``production`` and ``step`` say where.
 
     ``left``: the productions that are in DIRAC after the failure (empty: nothing of the run is left);
@@ -63,8 +64,7 @@ class SubmissionError(RuntimeError):
     def __init__(self, message: str, production: str | None = None, step: str | None = None):
         where = " ".join(p for p in (f"production {production}" if production else "", f"step {step}" if step else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
-        self.production = production
-        self.step = step
+        self.located(production=production, step=step)
         self.left: list[str] = []
         self.left_how = ""
 
@@ -125,9 +125,9 @@ def job_body_job(step: PlannedStep, config: StepConfig | None = None) -> Job:
 
 def _value(result: dict, what: str, production: str | None = None, step: str | None = None) -> Any:
     try:
-        return returnValueOrRaise(result)
-    except Exception as exc:  # DIRAC raises its own exception classes: keep its message
-        raise SubmissionError(f"{what}: {exc}", production, step) from exc
+        return value_or_raise(result, what, production=production, step=step)
+    except DiracCallError as exc:
+        raise SubmissionError(f"{what}: {exc.message}", production, step) from exc
 
 
 class ProductionSubmitter:

@@ -27,6 +27,8 @@ from typing import Annotated, Any
 
 import typer
 
+from CTAODIRAC.Core.exitcodes import EXIT_BAD_INPUT
+from CTAODIRAC.Utilities.cli import error_console, failures_reported
 from CTAODIRAC.Core.Failures.errors import RuleConfigError
 from CTAODIRAC.Core.Failures.facts import JobFacts
 from CTAODIRAC.Core.Failures.rules import NO_MATCH_RULE, rule_table_from_cs
@@ -37,7 +39,7 @@ __all__ = ["app", "dirac_configured", "get_cs_rules", "main"]
 COMMAND = "dirac-ctao-failure-classify"
 #: The agent whose CS section holds the rule table.
 AGENT = "Transformation/FailureManagementAgent"
-EXIT_USAGE = 2
+EXIT_USAGE = EXIT_BAD_INPUT
 
 _JOB_STATUSES = {
     value.lower(): value for name, value in vars(JobStatus).items() if name.isupper() and isinstance(value, str)
@@ -95,6 +97,11 @@ def classify(
     as_json: Annotated[bool, typer.Option("--json", help='Print only {"class": ..., "rule": ...} as JSON.')] = False,
 ) -> None:
     """Classify one job's failure."""
+    with failures_reported(error_console()):
+        _classify(status, minor_status, application_status, site, as_json)
+
+
+def _classify(status: str, minor_status: str, application_status: str, site: str, as_json: bool) -> None:
     canonical_status = _JOB_STATUSES.get(status.strip().lower())
     if canonical_status is None:
         raise _fail(f"--status {status!r} is not a DIRAC job status (one of: {', '.join(_JOB_STATUSES.values())})")

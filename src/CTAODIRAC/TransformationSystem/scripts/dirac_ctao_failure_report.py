@@ -23,17 +23,20 @@ from typing import Any
 
 from DIRAC.Core.Base.Script import Script
 
+from CTAODIRAC.Core.errors import CTAODIRACError
+from CTAODIRAC.Core.exitcodes import EXIT_BAD_INPUT, EXIT_FAILED
+from CTAODIRAC.Utilities.cli import run_command
 from CTAODIRAC.Core.Failures.classes import FailureClass
 
 __all__ = ["main", "parse_filters"]
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
+EXIT_USAGE = EXIT_BAD_INPUT
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-class UsageError(ValueError):
+class UsageError(CTAODIRACError, ValueError):
     """A bad command-line value."""
 
 
@@ -82,6 +85,10 @@ def parse_filters(switches: dict[str, str]) -> dict[str, Any]:
 
 @Script()
 def main() -> None:
+    run_command(_report)
+
+
+def _report() -> None:
     switches: dict[str, str] = {}
 
     def keep(name: str):

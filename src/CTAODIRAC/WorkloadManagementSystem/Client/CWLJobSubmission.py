@@ -9,12 +9,14 @@ import DIRAC
 from DIRAC.Interfaces.API.Job import BadJobParameterError, Job
 
 from CTAODIRAC.Core.CWL.jobside import DiracJobSettings
+from CTAODIRAC.Core.errors import CTAODIRACError, DiracCallError
+from CTAODIRAC.Utilities.ReturnValues import value_or_raise
 from CTAODIRAC.WorkloadManagementSystem.Client.JobSettings import apply_job_settings, job_errors
 
 __all__ = ["CWLJobError", "build_job", "submit_job"]
 
 
-class CWLJobError(RuntimeError):
+class CWLJobError(CTAODIRACError, RuntimeError):
     """DIRAC refused the job (or is not usable here); ``name`` is the job's name."""
 
     def __init__(self, name: str, message: str):
@@ -53,6 +55,7 @@ def submit_job(settings: DiracJobSettings) -> int:
 
     job = build_job(settings)
     res = Dirac().submitJob(job)
-    if not res["OK"]:
-        raise CWLJobError(settings.name, f"submission failed: {res['Message']}")
-    return int(res["Value"])
+    try:
+        return int(value_or_raise(res, "submitJob"))
+    except DiracCallError as exc:
+        raise CWLJobError(settings.name, f"submission failed: {exc.message}") from None

@@ -19,12 +19,11 @@ from typing import Any, Literal, NoReturn
 
 from DIRAC import gLogger
 
+from CTAODIRAC.Core.exitcodes import EXIT_INPUT, EXIT_PAYLOAD, EXIT_SOFTWARE, EXIT_UPLOAD
 from CTAODIRAC.Core.JobSide import send_once
 
 __all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_SOFTWARE", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
            "missing_locally", "store_output"]
-
-EXIT_PAYLOAD, EXIT_INPUT, EXIT_UPLOAD, EXIT_SOFTWARE = 1, 2, 3, 4
 
 StoreResult = Literal["registered", "failover", "failed"]
 

@@ -31,6 +31,8 @@ from pathlib import Path
 from DIRAC import gLogger
 from DIRAC.Core.Base.Script import Script
 
+from CTAODIRAC.Core.errors import DiracCallError
+from CTAODIRAC.Utilities.ReturnValues import value_or_raise
 from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     EXIT_INPUT,
     EXIT_PAYLOAD,
@@ -47,20 +49,18 @@ from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
 def _task_ids(job_id: int) -> tuple[int, int]:
     from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 
-    res = JobMonitoringClient().getJobAttribute(job_id, "JobName")
-    if not res["OK"] or not res["Value"]:
-        raise RuntimeError(f"cannot read the name of job {job_id}: {res.get('Message', 'no such job')}")
-    trans, task = res["Value"].split("_")  # transformation jobs are named %08d_%08d
+    name = value_or_raise(JobMonitoringClient().getJobAttribute(job_id, "JobName"), f"the name of job {job_id}")
+    if not name:
+        raise DiracCallError(f"the name of job {job_id}", "no such job")
+    trans, task = name.split("_")  # transformation jobs are named %08d_%08d
     return int(trans), int(task)
 
 
 def _input_lfns(job_id: int) -> list[str]:
     from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 
-    res = JobMonitoringClient().getInputData(job_id)
-    if not res["OK"]:
-        raise RuntimeError(f"cannot read the job's input data: {res['Message']}")
-    return [lfn.removeprefix("LFN:") for lfn in res["Value"]]
+    lfns = value_or_raise(JobMonitoringClient().getInputData(job_id), f"the input data of job {job_id}")
+    return [lfn.removeprefix("LFN:") for lfn in lfns]
 
 
 @Script()

@@ -8,6 +8,7 @@ DIRAC finds the extension through the ``dirac`` entry point group, which points 
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+from pathlib import Path as _Path
 
 __all__ = ["extension_metadata", "__version__", "version"]
 
@@ -28,4 +29,6 @@ def extension_metadata() -> dict:
     return {
         "primary_extension": True,
         "priority": 100,
+        # the web portal's static files of this extension's apps (WebAppDIRAC; docs/portal.md)
+        "web_resources": {"static": [str(_Path(__file__).parent / "WebApp" / "static")]},
     }

@@ -1,6 +1,6 @@
 """``dirac-ctao-local``: a single-host DIRAC with this extension, for development, tests and demos.
 
-Commands: ``up``, ``down``, ``status``, ``env``, ``agent``, ``jobagent``, ``run``, ``purge``.
+Commands: ``up``, ``down``, ``status``, ``env``, ``agent``, ``jobagent``, ``run``, ``portal``, ``purge``.
 See docs/local-dirac.md.
 """
 
@@ -62,6 +62,28 @@ def up(root: RootOption = None) -> None:
         _fail(exc)
     err.print(f"[green]local DIRAC up[/] in {report.seconds:.1f} s at {inst.root} (logs: {inst.logs})")
     err.print(f"  for a shell: eval \"$(dirac-ctao-local env{'' if root is None else f' --root {root}'})\"")
+
+
+@app.command()
+def portal(
+    root: RootOption = None,
+    stop_it: Annotated[bool, typer.Option("--stop", help="Stop the portal instead.")] = False,
+) -> None:
+    """Serve DIRAC's web portal with the Production Monitor over HTTPS (brings the local DIRAC up first; `down`
+    stops it too). See docs/portal.md."""
+    from . import portal as web_portal
+
+    inst = _instance(root)
+    if stop_it:
+        err.print("portal stopped" if web_portal.stop_portal(inst) else "portal was not running")
+        return
+    try:
+        control.up(inst, say=lambda msg: None)
+        state = web_portal.start(inst)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        _fail(exc)
+    err.print(f"[green]portal {state}[/]: {web_portal.url(inst)} (a browser with a user certificate of "
+              f"{inst.root / 'users'}; log: {inst.log(web_portal.KEY)})")
 
 
 @app.command()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import certs, csconfig, mariadb, opensearch
+from . import certs, csconfig, mariadb, opensearch, portal
 from .instance import CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
 from .processes import Process, port_open, read_pid, start_process, stop, wait_for_port
 
@@ -358,6 +358,8 @@ def run_job_agent(inst: Instance, cycles: int = 1, options: list[str] | None = N
 def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:
     """Stop every process ``up`` started (by pid file), DIRAC first, MariaDB last."""
     stopped = []
+    if stop(Process(inst, portal.KEY)):  # the web portal (dirac-ctao-local portal), if it runs
+        stopped.append("WebApp portal")
     dirac = [c for c in reversed(csconfig.all_components()) if c is not CONFIGURATION_SERVER]
     with ThreadPoolExecutor(max_workers=len(dirac)) as pool:
         for comp, was in zip(dirac, pool.map(lambda c: stop(Process(inst, c.key)), dirac)):

@@ -18,6 +18,7 @@ DB_CLASSES = (
     ("DIRAC.RequestManagementSystem.DB.RequestDB", "RequestDB"),
     ("DIRAC.ResourceStatusSystem.DB.ResourceStatusDB", "ResourceStatusDB"),
     ("DIRAC.ResourceStatusSystem.DB.ResourceManagementDB", "ResourceManagementDB"),
+    ("DIRAC.FrameworkSystem.DB.UserProfileDB", "UserProfileDB"),  # its constructor creates them
 )
 
 

@@ -102,6 +102,10 @@ COMPONENTS = (
     # DIRAC's Monitoring service: reads (reports, plots) of the monitoring types kept in OpenSearch, and the put
     # of records by a process whose own connection to OpenSearch failed when it started
     Component("Monitoring", "Monitoring", 9137),
+    # what the web portal's own apps need (docs/portal.md): the users' desktops and settings, and the data of
+    # DIRAC's monitors (Transformation Monitor, Job Monitor, ...), both DISET services
+    Component("Framework", "UserProfileManager", 9155),
+    Component("Monitoring", "WebApp", 9199),
     Component("WorkloadManagement", "JobManager", 9132),
     Component("WorkloadManagement", "Optimizers", kind="executor"),
 )
@@ -123,6 +127,7 @@ SELF_CREATING_DATABASES = (
     ("RequestManagement", "ReqDB"),
     ("ResourceStatus", "ResourceStatusDB"),
     ("ResourceStatus", "ResourceManagementDB"),
+    ("Framework", "UserProfileDB"),
 )
 
 

@@ -1,0 +1,180 @@
+"""The Production Monitor's data and actions (WebAppDIRAC handler; docs/portal.md).
+
+Routes ``/DIRAC/s:<setup>/g:<group>/ProductionMonitor/<method>``. Every call goes through DIRAC's clients with the
+host certificate, WebAppDIRAC setting the browser user's DN and group for it: the services see the user, and
+their own authorization decides (TransformationManager lets only ProductionManagement, or the author, change a
+transformation). Whatever the number of productions and transformations, a page costs a fixed number of RPCs:
+one ``getProductions``, one ``getTransformations`` (without bodies), one ``getCounters`` of files per
+transformation and status, one ``getSummary`` of the failure agent's decisions.
+"""
+
+# no `from __future__ import annotations`: WebAppDIRAC converts each argument with its annotation (a type)
+import re
+import time
+from collections import defaultdict
+from typing import Any
+
+from DIRAC import gLogger
+from DIRAC.Core.Security import Properties
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from WebAppDIRAC.Lib.WebHandler import WebHandler
+
+from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
+
+#: File statuses shown as columns (others are summed under "Other").
+FILE_STATUSES = ("Unused", "Assigned", "Processed", "Problematic", "MaxReset", "Removed")
+#: Files that count as done for the progress of a transformation (nothing left to do for them).
+DONE_STATUSES = frozenset({"Processed", "Removed", "Processed-inherited", "Removed-inherited"})
+#: Transformation columns read (no Body: the call then returns up to 100,000 rows at once).
+TRANSFORMATION_COLUMNS = ["TransformationID", "TransformationName", "Type", "Status", "AgentType", "Plugin",
+                          "GroupSize", "CreationDate", "LastUpdate"]  # fmt: skip
+#: The production ID a transformation created by DIRAC's Production System carries in its name (``%08d_<step>``).
+_PRODUCTION_PREFIX = re.compile(r"^(\d{8})_")
+#: Actions of a production manager: (Status, AgentType) the transformation is set to, as DIRAC's own
+#: Transformation Monitor does.
+ACTIONS = {
+    "start": ("Active", "Automatic"),
+    "stop": ("Stopped", "Manual"),
+    "flush": ("Flush", "Automatic"),
+    "complete": ("Completed", "Manual"),
+}
+#: Columns of a decision shown to the operator.
+DECISION_FIELDS = ("DecisionID", "CreationTime", "JobID", "TaskID", "Kind", "Class", "Site", "NumFiles", "State",
+                   "Rule", "Reason", "Result")  # fmt: skip
+
+sLog = gLogger.getSubLogger("ProductionMonitor")
+
+
+def _value(result: dict[str, Any], what: str) -> Any:
+    if not result["OK"]:
+        raise RuntimeError(f"{what}: {result['Message']}")
+    return result["Value"]
+
+
+def production_of(name: str) -> int | None:
+    match = _PRODUCTION_PREFIX.match(name or "")
+    return int(match.group(1)) if match else None
+
+
+def assemble(productions: list[dict[str, Any]], transformations: list[dict[str, Any]],
+             counters: list[tuple[dict[str, Any], int]], summary: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page's rows from what the four calls returned (pure: no DIRAC call)."""
+    files: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for attrs, count in counters:
+        files[int(attrs["TransformationID"])][attrs["Status"]] += int(count)
+    failed: dict[int, int] = defaultdict(int)
+    given_up: dict[int, int] = defaultdict(int)
+    for row in summary:
+        tid = int(row["TransformationID"])
+        if row["Kind"] in ("retry", "give-up", "leave"):
+            failed[tid] += int(row["Decisions"] or 0)
+        if row["Kind"] == "give-up":
+            given_up[tid] += int(row["Files"] or 0)
+    rows = []
+    for trans in transformations:
+        tid = int(trans["TransformationID"])
+        per_status = files.get(tid, {})
+        total = sum(per_status.values())
+        done = sum(n for status, n in per_status.items() if status in DONE_STATUSES)
+        row = {
+            "TransformationID": tid,
+            "ProductionID": production_of(trans["TransformationName"]),
+            "Name": trans["TransformationName"],
+            "Type": trans["Type"],
+            "Status": trans["Status"],
+            "AgentType": trans["AgentType"],
+            "Files": total,
+            "Other": total - sum(per_status.get(s, 0) for s in FILE_STATUSES),
+            "Progress": round(done / total, 4) if total else 0.0,
+            "Failed": failed.get(tid, 0),
+            "GivenUp": given_up.get(tid, 0),
+            "LastUpdate": str(trans["LastUpdate"]),
+        }
+        row.update({s: per_status.get(s, 0) for s in FILE_STATUSES})
+        rows.append(row)
+    by_production: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["ProductionID"] is not None:
+            by_production[row["ProductionID"]].append(row)
+    prods = []
+    for prod in productions:
+        pid = int(prod["ProductionID"])
+        children = by_production.get(pid, [])
+        total = sum(r["Files"] for r in children)
+        done = sum(round(r["Progress"] * r["Files"]) for r in children)
+        prods.append({
+            "ProductionID": pid,
+            "Name": prod["ProductionName"],
+            "Status": prod["Status"],
+            "Author": prod.get("Author", ""),
+            "CreationDate": str(prod.get("CreationDate", "")),
+            "Transformations": len(children),
+            "Files": total,
+            "Processed": sum(r["Processed"] for r in children),
+            "Progress": round(done / total, 4) if total else 0.0,
+            "Failed": sum(r["Failed"] for r in children),
+            "GivenUp": sum(r["GivenUp"] for r in children),
+        })  # fmt: skip
+    prods.sort(key=lambda p: -p["ProductionID"])
+    rows.sort(key=lambda r: -r["TransformationID"])
+    return {"productions": prods, "transformations": rows}
+
+
+class ProductionMonitorHandler(WebHandler):
+    """Productions, their transformations and the failure agent's decisions; actions for production managers."""
+
+    DEFAULT_AUTHORIZATION = "authenticated"
+
+    def web_getData(self) -> dict[str, Any]:
+        """Every production and transformation with its files per status and failure counts (4 RPCs)."""
+        t0 = time.monotonic()
+        try:
+            productions = _value(ProductionClient().getProductions(limit=100_000), "getProductions")
+            transformations = _value(
+                TransformationClient().getTransformations(columns=TRANSFORMATION_COLUMNS), "getTransformations"
+            )
+            counters = _value(
+                TransformationClient().getCounters("TransformationFiles", ["TransformationID", "Status"], {}),
+                "getCounters",
+            )
+            summary = _value(FailureManagementClient().getSummary({}), "getSummary")
+        except RuntimeError as exc:
+            return {"success": "false", "error": str(exc)}
+        data = assemble(productions, transformations, counters, summary)
+        seconds = time.monotonic() - t0
+        sLog.info("getData", f"{len(data['transformations'])} transformations in {seconds:.3f} s")
+        return {"success": "true", "canAct": self._can_act(), "seconds": round(seconds, 3), **data}
+
+    def web_getDecisions(self, transformationID: int, limit: int = 200) -> dict[str, Any]:
+        """The failure agent's latest decisions about one transformation (1 RPC)."""
+        try:
+            decisions = _value(
+                FailureManagementClient().getDecisions({"TransformationID": [int(transformationID)]}, int(limit)),
+                "getDecisions",
+            )
+        except (RuntimeError, ValueError) as exc:
+            return {"success": "false", "error": str(exc)}
+        rows = [{f: (str(d.get(f)) if f == "CreationTime" else d.get(f)) for f in DECISION_FIELDS} for d in decisions]
+        return {"success": "true", "decisions": rows}
+
+    def web_action(self, action: str, transformationID: int) -> dict[str, Any]:
+        """Set a transformation's status as a production manager would; DIRAC's TransformationManager decides
+        whether this user may."""
+        if action not in ACTIONS:
+            return {"success": "false", "error": f"unknown action {action!r} (one of {', '.join(ACTIONS)})"}
+        status, agent_type = ACTIONS[action]
+        client = TransformationClient()
+        tid = int(transformationID)
+        result = client.setTransformationParameter(tid, "Status", status)
+        if result["OK"]:
+            result = client.setTransformationParameter(tid, "AgentType", agent_type)
+        sLog.notice(f"{self.getUserName()}@{self.getUserGroup()}: {action} transformation {tid}",
+                    "done" if result["OK"] else result["Message"])  # fmt: skip
+        if not result["OK"]:
+            return {"success": "false", "error": result["Message"]}
+        return {"success": "true", "message": f"transformation {tid}: {status} ({agent_type})"}
+
+    def _can_act(self) -> bool:
+        """Whether to show the actions (the services decide anyway)."""
+        return Properties.PRODUCTION_MANAGEMENT in (self.getProperties() or [])

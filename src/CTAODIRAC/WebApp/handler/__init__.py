@@ -1,0 +1,1 @@
+"""WebAppDIRAC handlers of this extension: ``<App>Handler`` serves ``/DIRAC/s:<setup>/g:<group>/<App>/<method>``."""

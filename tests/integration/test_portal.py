@@ -1,0 +1,254 @@
+"""DIRAC's web portal with the Production Monitor, in Debian's headless Chromium over HTTPS (docs/portal.md).
+
+The portal of the local DIRAC is started (``dirac-ctao-local portal``'s code) and loaded by Chromium with the
+user certificate of the production manager, then of the ordinary user: each browser has its own NSS database
+(the CA and that user's PKCS#12) and a profile preference that selects the certificate by its issuer (without it
+headless Chromium waits in the TLS handshake). The page is driven over the DevTools protocol (websocket-client,
+a DIRAC dependency): a production made here through DIRAC's ProductionClient appears with its transformations and
+the files per status DIRAC has, a decision of the failure agent appears for its transformation, the production
+manager's "stop" stops the transformation in DIRAC, and the ordinary user sees no buttons and DIRAC refuses the
+same action. A screenshot goes to ``$CTAODIRAC_PORTAL_SCREENSHOT`` when set (docs/portal.md's picture).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websocket
+
+from CTAODIRAC.LocalDIRAC import portal
+
+pytestmark = pytest.mark.integration
+
+APP = "CTAODIRAC.ProductionMonitor"
+CA_CN = "CTAODIRAC Local CA"
+#: Files of the first transformation, by status, as the test sets them in DIRAC.
+FILES = {"Unused": 3, "Assigned": 1, "Processed": 4, "Problematic": 2}
+
+PRODUCTION = """
+import json
+from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
+from DIRAC.ProductionSystem.Client.ProductionStep import ProductionStep
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+pc, tc = ProductionClient(), TransformationClient()
+for step, kind in (("process", "Processing"), ("merge", "Merging")):
+    s = ProductionStep()
+    s.Name, s.Type, s.Plugin, s.AgentType, s.GroupSize = f"{step}-{UNIQUE}", kind, "Standard", "Manual", 1
+    s.Body = "<Workflow/>"  # never run: no agent works on these transformations (AgentType Manual)
+    s.Inputquery = s.Outputquery = {"ctao_portal": UNIQUE}
+    assert pc.addProductionStep(s)["OK"]
+name = f"portal-{UNIQUE}"
+assert pc.addProduction(name, json.dumps(pc.prodDescription))["OK"]
+assert pc.startProduction(name)["OK"]
+prod = pc.getProduction(name)["Value"]["ProductionID"]
+tids = sorted(t["TransformationID"] for t in pc.getProductionTransformations(name)["Value"])
+lfns, n = {}, 0
+for status, count in FILES.items():
+    for _ in range(count):
+        n += 1
+        lfns[f"/ctao/portal/{UNIQUE}/f{n}.dat"] = status
+assert tc.addFilesToTransformation(tids[0], list(lfns))["OK"]
+for lfn, status in lfns.items():
+    if status != "Unused":
+        assert tc.setFileStatusForTransformation(tids[0], {lfn: status}, force=True)["OK"]
+result = {"production": prod, "transformations": tids}
+"""
+
+STATUS = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+result = TransformationClient().getTransformation(TID)["Value"]["Status"]
+"""
+
+
+def _tools() -> tuple[str, str, str]:
+    found = tuple(shutil.which(t) for t in ("chromium", "certutil", "pk12util"))
+    if not all(found):
+        pytest.fail("Chromium and NSS's certutil/pk12util are needed (Debian chromium, libnss3-tools): make install")
+    return found  # type: ignore[return-value]
+
+
+class Browser:
+    """A headless Chromium with one user's certificate, driven over the DevTools protocol."""
+
+    def __init__(self, inst: Any, user: str, home: Path, origin: str):
+        chromium, certutil, pk12util = _tools()
+        nssdb = home / ".pki" / "nssdb"
+        nssdb.mkdir(parents=True)
+        db = f"sql:{nssdb}"
+        subprocess.run([certutil, "-N", "-d", db, "--empty-password"], check=True, capture_output=True)
+        subprocess.run([certutil, "-A", "-d", db, "-n", "ctao-ca", "-t", "C,,", "-i", str(inst.ca_dir / "ca.pem")],
+                       check=True, capture_output=True)  # fmt: skip
+        p12 = home / f"{user}.p12"
+        udir = inst.user_dir(user)
+        subprocess.run(["openssl", "pkcs12", "-export", "-in", str(udir / "usercert.pem"), "-inkey",
+                        str(udir / "userkey.pem"), "-out", str(p12), "-passout", "pass:"], check=True,
+                       capture_output=True)  # fmt: skip
+        subprocess.run([pk12util, "-i", str(p12), "-d", db, "-W", ""], check=True, capture_output=True)
+        profile = home / "profile"
+        (profile / "Default").mkdir(parents=True)
+        selection = {f"{origin},*": {"setting": {"filters": [{"ISSUER": {"CN": CA_CN}}]}}}
+        prefs = {"profile": {"content_settings": {"exceptions": {"auto_select_certificate": selection}}}}
+        (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+        env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+        env["HOME"] = str(home)
+        self.log = open(home / "chromium.log", "wb")
+        self.proc = subprocess.Popen(
+            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--window-size=1600,1000",
+             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.is_file() or not port_file.read_text().strip():
+            assert self.proc.poll() is None, f"chromium exited: see {home / 'chromium.log'}"
+            assert time.monotonic() < deadline, "chromium did not open its DevTools port in 30 s"
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+            page = next(t for t in json.load(answer) if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return message["result"]
+
+    def js(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def wait(self, expression: str, timeout: float = 60, what: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(f"(function(){{try{{return {expression};}}catch(e){{return null;}}}})()")
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"not seen in {timeout:.0f} s: {what or expression}"
+            time.sleep(0.3)
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.log.close()
+
+
+@pytest.fixture(scope="module")
+def portal_url(local_dirac):
+    started = portal.start(local_dirac) == "started"
+    yield f"https://localhost:{portal.https_port(local_dirac)}"
+    if started:
+        portal.stop_portal(local_dirac)
+
+
+def _open_app(browser: Browser, origin: str, group: str) -> None:
+    browser.call("Page.enable")
+    # s: (an empty setup) with g: (the group): WebAppDIRAC's static routes want both or neither
+    browser.call("Page.navigate", url=f"{origin}/DIRAC/s:/g:{group}/")
+    browser.wait("!!(window.GLOBAL && GLOBAL.APP && GLOBAL.APP.isReady && GLOBAL.APP.MAIN_VIEW)",
+                 what="the portal's desktop")  # fmt: skip
+    browser.js(f"GLOBAL.APP.MAIN_VIEW.createWindow('app', '{APP}', {{}}); true")  # as its menu entry does
+    browser.wait("!!Ext.ComponentQuery.query('[ctaoRole=transformations]')[0].ownerCt.loaded",
+                 what="the Production Monitor's data")  # fmt: skip
+
+
+GRID_ROWS = "Ext.ComponentQuery.query('[ctaoRole={}]')[0].getStore().getRange().map(r => r.getData())"
+MODULE = "Ext.ComponentQuery.query('[ctaoRole=transformations]')[0].ownerCt"
+
+
+def _rows(browser: Browser, grid: str) -> list[dict[str, Any]]:
+    return browser.js(GRID_ROWS.format(grid))
+
+
+def _action(browser: Browser, action: str, tid: int) -> dict[str, Any]:
+    """What DIRAC answered to the app's action (the same call as its button's)."""
+    return browser.js(f"new Promise(done => {MODULE}.doAction('{action}', {tid}, done))")
+
+
+def _select(browser: Browser, grid: str, field: str, value: int) -> None:
+    browser.js(f"(function(){{var g = Ext.ComponentQuery.query('[ctaoRole={grid}]')[0];"
+               f" g.getSelectionModel().select(g.getStore().findRecord('{field}', {value}, 0, false, true, true));"
+               " return true;})()")  # fmt: skip
+
+
+def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(dirac, portal_url, tmp_path, unique):
+    _tools()
+    made = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\n" + PRODUCTION)
+    prod, (first, second) = made["production"], made["transformations"]
+    dirac.sql(
+        "FailureManagementDB",
+        "INSERT INTO FMDecisions (IdemKey, Kind, Failure, TransformationID, ProductionID, TaskID, JobID, Site, Class,"
+        " Rule, NumFiles, FileChanges, State, Owner, CreationTime) VALUES "
+        f"('portal:{unique}', 'give-up', 'portal:{unique}', {first}, {prod}, 7, 4242, 'CTAO.Local.ch', 'application',"
+        " 'PortalTest', 2, '{}', 'Applied', '', UTC_TIMESTAMP())",
+    )  # fmt: skip
+
+    manager = Browser(dirac.inst, "prodmgr", tmp_path / "prodmgr", portal_url)
+    try:
+        _open_app(manager, portal_url, "ctao_prodmgr")
+        productions = {p["ProductionID"]: p for p in _rows(manager, "productions")}
+        assert productions[prod]["Name"] == f"portal-{unique}"
+        assert productions[prod]["Transformations"] == 2
+        assert productions[prod]["Files"] == sum(FILES.values())
+        assert productions[prod]["GivenUp"] == 2
+        _select(manager, "productions", "ProductionID", prod)
+        rows = {r["TransformationID"]: r for r in _rows(manager, "transformations")}
+        assert sorted(rows) == [first, second]
+        assert rows[first]["Type"] == "Processing" and rows[second]["Type"] == "Merging"
+        assert {s: rows[first][s] for s in FILES} == FILES
+        assert rows[first]["Progress"] == pytest.approx(FILES["Processed"] / sum(FILES.values()), abs=1e-3)
+        assert rows[first]["Failed"] == 1 and rows[first]["GivenUp"] == 2
+        assert rows[second]["Files"] == 0
+        _select(manager, "transformations", "TransformationID", first)
+        decisions = manager.wait(GRID_ROWS.format("decisions") + ".length && " + GRID_ROWS.format("decisions"),
+                                 what="the failure agent's decision")  # fmt: skip
+        assert [(d["JobID"], d["Class"], d["Kind"], d["Site"]) for d in decisions] == [
+            (4242, "application", "give-up", "CTAO.Local.ch")
+        ]
+        visible = manager.js(f"{MODULE}.actionButtons.filter(b => b.isVisible() && !b.isDisabled()).length")
+        assert visible == 4
+        screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
+        if screenshot:
+            import base64
+
+            png = manager.call("Page.captureScreenshot", format="png")["data"]
+            Path(screenshot).write_bytes(base64.b64decode(png))
+        answer = _action(manager, "stop", first)
+        assert answer["success"] == "true", answer
+        assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"
+        manager.wait(f"{MODULE}.allTransformations.some(t => t.TransformationID == {first} && t.Status == 'Stopped')",
+                     what="the stopped transformation in the page")  # fmt: skip
+    finally:
+        manager.close()
+
+    user = Browser(dirac.inst, "user", tmp_path / "user", portal_url)
+    try:
+        _open_app(user, portal_url, "ctao_user")
+        assert first in [r["TransformationID"] for r in _rows(user, "transformations")]
+        assert user.js(f"{MODULE}.actionButtons.filter(b => b.isVisible()).length") == 0
+        answer = _action(user, "start", first)
+        assert answer["success"] == "false" and "permission" in answer["error"], answer
+        assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"
+    finally:
+        user.close()

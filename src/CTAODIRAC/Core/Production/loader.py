@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..CWL.loader import is_cwl, load_cwl_job, load_cwl_plan
 from .builder import DatasetResolver, build_plan
-from .errors import Issue, KeyPath, ProductionSpecError, SpecSyntaxError, SpecValidationError
+from .errors import Issue, ProductionSpecError, SpecSyntaxError, SpecValidationError
 from .legacy import LegacyTranslation, build_legacy_plan, legacy_to_native
 from .models import ProductionFile
 from .plan import Plan

@@ -70,7 +70,11 @@ def test_the_static_handler_serves_files_of_its_directories_only(tmp_path):
     StaticHandler.initialize(handler, [str(served)])
     assert handler.root == str(served)
     assert StaticHandler.parse_url_path(handler, "App/a.js") == str(served / "App" / "a.js")
-    for path in ("../secret.pem", "App/../../secret.pem", "missing.js"):
+    # an app that was never built is served its class file
+    (served / "App" / "classes").mkdir()
+    (served / "App" / "classes" / "App.js").write_text("x")
+    assert StaticHandler.parse_url_path(handler, "App/build/App.js") == str(served / "App" / "classes" / "App.js")
+    for path in ("../secret.pem", "App/../../secret.pem", "missing.js", "App/build/../../../secret.pem"):
         with pytest.raises(HTTPError):
             StaticHandler.parse_url_path(handler, path)
 

@@ -9,7 +9,9 @@ this launcher does, in this process only and without touching the installed pack
 3. gives DIRAC's SSL authentication what the fork's request gives it: the browser's certificate as an M2Crypto
    X509 (from the DER the ``ssl`` module returns) and an empty chain (browser user certificates, not proxies);
 4. serves static files from the directories of the installed extensions wherever they are (WebAppDIRAC's handler
-   refuses every file outside DIRAC's root path), refusing any path that leaves the directory it was looked up in.
+   refuses every file outside DIRAC's root path), refusing any path that leaves the directory it was looked up in;
+   an app without a Sencha Cmd build (``<App>/build/<App>.js``, what the portal's production mode loads) is served
+   its class file (``<App>/classes/<App>.js``).
 
 The remaining arguments are DIRAC's usual command line (configuration files, ``-o`` options).
 """
@@ -48,6 +50,9 @@ def _adapt_tornado() -> None:
     HTTPServerRequest.get_ssl_certificate_chain = lambda request: []  # type: ignore[attr-defined]
 
 
+BUILD_DIR, CLASSES_DIR = "/build/", "/classes/"
+
+
 def _adapt_static_handler() -> None:
     from tornado.web import HTTPError
     from WebAppDIRAC.Core.StaticHandler import StaticHandler
@@ -59,7 +64,7 @@ def _adapt_static_handler() -> None:
         # tornado checks each file is under self.root: the common parent of the directories served
         self.root = os.path.commonpath([os.path.abspath(p) for p in self.pathList]) if self.pathList else "/"
 
-    def parse_url_path(self: Any, url_path: str) -> str:
+    def find(self: Any, url_path: str) -> str | None:
         for base in self.pathList:
             candidate = os.path.abspath(os.path.join(base, url_path))
             if not candidate.startswith(base):
@@ -68,7 +73,17 @@ def _adapt_static_handler() -> None:
                 candidate = os.path.join(candidate, self.default_filename)
             if os.path.isfile(candidate):
                 return candidate
-        raise HTTPError(404)
+        return None
+
+    def parse_url_path(self: Any, url_path: str) -> str:
+        found = find(self, url_path)
+        if found is None and BUILD_DIR in url_path:
+            # an app never compiled by Sencha Cmd: its class as written (the portal's production mode loads
+            # <Ext>/<App>/build/<App>.js)
+            found = find(self, url_path.replace(BUILD_DIR, CLASSES_DIR, 1))
+        if found is None:
+            raise HTTPError(404)
+        return found
 
     StaticHandler.initialize = initialize  # type: ignore[method-assign]
     StaticHandler.parse_url_path = parse_url_path  # type: ignore[method-assign]

@@ -5,9 +5,10 @@ user certificate of the production manager, then of the ordinary user: each brow
 (the CA and that user's PKCS#12) and a profile preference that selects the certificate by its issuer (without it
 headless Chromium waits in the TLS handshake). The page is driven over the DevTools protocol (websocket-client,
 a DIRAC dependency): a production made here through DIRAC's ProductionClient appears with its transformations and
-the files per status DIRAC has, a decision of the failure agent appears for its transformation, the production
-manager's "stop" stops the transformation in DIRAC, and the ordinary user sees no buttons and DIRAC refuses the
-same action. A screenshot goes to ``$CTAODIRAC_PORTAL_SCREENSHOT`` when set (docs/portal.md's picture).
+the files per status DIRAC has, a decision and a site ban of the failure agent appear for its transformation, the
+production manager's "retry" sets its given-up files Unused and "stop" stops it in DIRAC, and the ordinary user sees
+no buttons and DIRAC refuses the same action. A screenshot goes to ``$CTAODIRAC_PORTAL_SCREENSHOT`` when set
+(docs/portal.md's picture).
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ for lfn, status in lfns.items():
     if status != "Unused":
         assert tc.setFileStatusForTransformation(tids[0], {lfn: status}, force=True)["OK"]
 result = {"production": prod, "transformations": tids}
+"""
+
+FILE_COUNTS = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+counts = TransformationClient().getCounters("TransformationFiles", ["Status"], {"TransformationID": TID})["Value"]
+result = {"Unused": 0, "Assigned": 0, "Processed": 0, "Problematic": 0}
+result.update({attrs["Status"]: n for attrs, n in counts})
 """
 
 STATUS = """
@@ -203,6 +211,11 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         f"('portal:{unique}', 'give-up', 'portal:{unique}', {first}, {prod}, 7, 4242, 'CTAO.Local.ch', 'application',"
         " 'PortalTest', 2, '{}', 'Applied', '', UTC_TIMESTAMP())",
     )  # fmt: skip
+    dirac.sql(
+        "FailureManagementDB",
+        "INSERT INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime) VALUES"
+        f" ({first}, '/ctao/portal/{unique}/f1.dat', 'CTAO.Spare.ch', 'site', 0, UTC_TIMESTAMP())",
+    )  # fmt: skip
 
     manager = Browser(dirac.inst, "prodmgr", tmp_path / "prodmgr", portal_url)
     try:
@@ -226,14 +239,19 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         assert [(d["JobID"], d["Class"], d["Kind"], d["Site"]) for d in decisions] == [
             (4242, "application", "give-up", "CTAO.Local.ch")
         ]
+        bans = manager.wait(GRID_ROWS.format("bans") + ".length && " + GRID_ROWS.format("bans"), what="the site ban")
+        assert [(b["Site"], b["Files"]) for b in bans] == [("CTAO.Spare.ch", 1)]
         visible = manager.js(f"{MODULE}.actionButtons.filter(b => b.isVisible() && !b.isDisabled()).length")
-        assert visible == 4
+        assert visible == 5
         screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
         if screenshot:
             import base64
 
             png = manager.call("Page.captureScreenshot", format="png")["data"]
             Path(screenshot).write_bytes(base64.b64decode(png))
+        answer = _action(manager, "retry", first)
+        assert answer["success"] == "true" and "2 given-up" in answer["message"], answer
+        assert dirac.py(f"TID = {first}\n" + FILE_COUNTS) == {**FILES, "Unused": 5, "Problematic": 0}
         answer = _action(manager, "stop", first)
         assert answer["success"] == "true", answer
         assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"

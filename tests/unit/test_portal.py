@@ -54,7 +54,8 @@ def test_rows_carry_files_per_status_progress_and_the_failure_agents_counts():
     assert rows[6]["Other"] == 3 and rows[6]["Progress"] == 1.0
     assert rows[7]["ProductionID"] is None and rows[7]["Files"] == 0 and rows[7]["Progress"] == 0.0
     (prod,) = data["productions"]
-    assert (prod["Transformations"], prod["Files"], prod["Processed"], prod["Failed"], prod["GivenUp"]) == (2, 13, 6, 4, 1)
+    counts = (prod["Transformations"], prod["Files"], prod["Processed"], prod["Failed"], prod["GivenUp"])
+    assert counts == (2, 13, 6, 4, 1)
     assert prod["Progress"] == pytest.approx(10 / 13, abs=1e-4)
 
 

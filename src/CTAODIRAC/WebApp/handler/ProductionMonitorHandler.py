@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from DIRAC import gLogger
+from DIRAC import S_OK, gLogger
 from DIRAC.Core.Security import Properties
 from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
@@ -39,6 +39,8 @@ ACTIONS = {
     "flush": ("Flush", "Automatic"),
     "complete": ("Completed", "Manual"),
 }
+#: File statuses of files the failure agent gave up (or DIRAC after too many resets): "retry" sets them Unused.
+GIVEN_UP_STATUSES = ["Problematic", "MaxReset"]
 #: Columns of a decision shown to the operator.
 DECISION_FIELDS = ("DecisionID", "CreationTime", "JobID", "TaskID", "Kind", "Class", "Site", "NumFiles", "State",
                    "Rule", "Reason", "Result")  # fmt: skip
@@ -147,33 +149,59 @@ class ProductionMonitorHandler(WebHandler):
         return {"success": "true", "canAct": self._can_act(), "seconds": round(seconds, 3), **data}
 
     def web_getDecisions(self, transformationID: int, limit: int = 200) -> dict[str, Any]:
-        """The failure agent's latest decisions about one transformation (1 RPC)."""
+        """The failure agent's latest decisions about one transformation and the sites its files must avoid
+        (2 RPCs)."""
+        client = FailureManagementClient()
         try:
-            decisions = _value(
-                FailureManagementClient().getDecisions({"TransformationID": [int(transformationID)]}, int(limit)),
-                "getDecisions",
-            )
+            tid = int(transformationID)
+            decisions = _value(client.getDecisions({"TransformationID": [tid]}, int(limit)), "getDecisions")
+            bans = _value(client.getSiteBans(tid), "getSiteBans")
         except (RuntimeError, ValueError) as exc:
             return {"success": "false", "error": str(exc)}
         rows = [{f: (str(d.get(f)) if f == "CreationTime" else d.get(f)) for f in DECISION_FIELDS} for d in decisions]
-        return {"success": "true", "decisions": rows}
+        by_site: dict[str, list[str]] = defaultdict(list)
+        for lfn, sites in bans.items():
+            for site in sites:
+                by_site[site].append(lfn)
+        banned = [{"Site": site, "Files": len(lfns), "LFNs": ", ".join(sorted(lfns)[:20])}
+                  for site, lfns in sorted(by_site.items())]  # fmt: skip
+        return {"success": "true", "decisions": rows, "bans": banned}
 
     def web_action(self, action: str, transformationID: int) -> dict[str, Any]:
         """Set a transformation's status as a production manager would; DIRAC's TransformationManager decides
         whether this user may."""
-        if action not in ACTIONS:
-            return {"success": "false", "error": f"unknown action {action!r} (one of {', '.join(ACTIONS)})"}
-        status, agent_type = ACTIONS[action]
         client = TransformationClient()
         tid = int(transformationID)
-        result = client.setTransformationParameter(tid, "Status", status)
-        if result["OK"]:
-            result = client.setTransformationParameter(tid, "AgentType", agent_type)
+        if action == "retry":
+            result, message = self._retry_given_up(client, tid)
+        elif action in ACTIONS:
+            status, agent_type = ACTIONS[action]
+            result = client.setTransformationParameter(tid, "Status", status)
+            if result["OK"]:
+                result = client.setTransformationParameter(tid, "AgentType", agent_type)
+            message = f"transformation {tid}: {status} ({agent_type})"
+        else:
+            return {"success": "false", "error": f"unknown action {action!r} (one of {', '.join(ACTIONS)}, retry)"}
         sLog.notice(f"{self.getUserName()}@{self.getUserGroup()}: {action} transformation {tid}",
                     "done" if result["OK"] else result["Message"])  # fmt: skip
         if not result["OK"]:
             return {"success": "false", "error": result["Message"]}
-        return {"success": "true", "message": f"transformation {tid}: {status} ({agent_type})"}
+        return {"success": "true", "message": message}
+
+    @staticmethod
+    def _retry_given_up(client: TransformationClient, tid: int) -> tuple[dict[str, Any], str]:
+        """Set the given-up files of a transformation (Problematic, MaxReset) back to Unused: 2 RPCs, and 1 more in
+        DIRAC's client. ``force``: DIRAC's client never lets MaxReset go back to Unused by itself; the service still
+        checks the user's rights."""
+        result = client.getTransformationFiles({"TransformationID": tid, "Status": GIVEN_UP_STATUSES},
+                                               columns=["LFN", "Status"])  # fmt: skip
+        if not result["OK"]:
+            return result, ""
+        lfns = [row["LFN"] for row in result["Value"]]
+        if not lfns:
+            return S_OK({}), f"transformation {tid}: no given-up file"
+        result = client.setFileStatusForTransformation(tid, dict.fromkeys(lfns, "Unused"), force=True)
+        return result, f"transformation {tid}: {len(lfns)} given-up file(s) set Unused"
 
     def _can_act(self) -> bool:
         """Whether to show the actions (the services decide anyway)."""

@@ -1,10 +1,11 @@
 /**
  * CTAODIRAC Production Monitor (docs/portal.md): every production with its status and progress, its
  * transformations with type, status, files per status and the failure agent's counts, and, for the selected
- * transformation, the failure agent's decisions. Production managers can start, stop, flush and complete a
- * transformation; DIRAC's TransformationManager decides whether the user may (ordinary users see no buttons,
- * and the service refuses them anyway). Data: ProductionMonitor/getData (a fixed number of RPCs whatever the
- * number of transformations), ProductionMonitor/getDecisions, ProductionMonitor/action.
+ * transformation, the failure agent's decisions and site bans. Production managers can start, stop, flush and
+ * complete a transformation and retry its given-up files; DIRAC's TransformationManager decides whether the user
+ * may (ordinary users see no buttons, and the service refuses them anyway). Data: ProductionMonitor/getData (a
+ * fixed number of RPCs whatever the number of transformations), ProductionMonitor/getDecisions,
+ * ProductionMonitor/action.
  */
 Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
   extend: "Ext.dirac.core.Module",
@@ -20,6 +21,7 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
     ["stop", "Stop", "Stopped, Manual: no new tasks"],
     ["flush", "Flush", "Flush: the last, incomplete group of files gets a task"],
     ["complete", "Complete", "Completed: nothing more is done for it"],
+    ["retry", "Retry given up", "its given-up files (Problematic, MaxReset) back to Unused: one more try each"],
   ],
 
   loadState: function (data) {},
@@ -153,9 +155,18 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
       },
     });
 
+    me.banStore = Ext.create("Ext.data.Store", { fields: ["Site", "Files", "LFNs"], data: [] });
+    me.banGrid = Ext.create("Ext.grid.Panel", {
+      title: "Site bans",
+      ctaoRole: "bans",
+      store: me.banStore,
+      columns: [
+        { text: "Site", dataIndex: "Site", width: 160 },
+        { text: "Files", dataIndex: "Files", width: 60, tooltip: "files whose new tasks must avoid the site" },
+        { text: "Files (first 20)", dataIndex: "LFNs", flex: 1 },
+      ],
+    });
     me.decisionGrid = Ext.create("Ext.grid.Panel", {
-      region: "south",
-      height: "30%",
       title: "Failure agent's decisions (select a transformation)",
       ctaoRole: "decisions",
       store: me.decisionStore,
@@ -173,7 +184,12 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
       ],
     });
 
-    me.add([me.productionGrid, me.transformationGrid, me.decisionGrid]);
+    me.failurePanel = Ext.create("Ext.tab.Panel", {
+      region: "south",
+      height: "30%",
+      items: [me.decisionGrid, me.banGrid],
+    });
+    me.add([me.productionGrid, me.transformationGrid, me.failurePanel]);
     me.refresh();
   },
 
@@ -226,6 +242,7 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
     var me = this;
     if (me.selectedTransformation === null) {
       me.decisionStore.loadData([]);
+      me.banStore.loadData([]);
       return;
     }
     var tid = me.selectedTransformation;
@@ -237,6 +254,8 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
         var data = Ext.JSON.decode(response.responseText);
         if (me.selectedTransformation !== tid) return;
         me.decisionStore.loadData(data.success == "true" ? data.decisions : []);
+        me.banStore.loadData(data.success == "true" ? data.bans : []);
+        me.banGrid.setTitle("Site bans" + (data.success == "true" ? " (" + data.bans.length + ")" : ""));
         me.decisionGrid.setTitle(
           "Failure agent's decisions for transformation " + tid +
             (data.success == "true" ? " (" + data.decisions.length + ")" : ": " + data.error)

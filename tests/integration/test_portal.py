@@ -6,9 +6,9 @@ user certificate of the production manager, then of the ordinary user: each brow
 headless Chromium waits in the TLS handshake). The page is driven over the DevTools protocol (websocket-client,
 a DIRAC dependency): a production made here through DIRAC's ProductionClient appears with its transformations and
 the files per status DIRAC has, a decision and a site ban of the failure agent appear for its transformation, the
-production manager's "retry" sets its given-up files Unused and "stop" stops it in DIRAC, and the ordinary user sees
-no buttons and DIRAC refuses the same action. A screenshot goes to ``$CTAODIRAC_PORTAL_SCREENSHOT`` when set
-(docs/portal.md's picture).
+production manager's "retry" sets its given-up files Unused and "stop" stops it in DIRAC, the ordinary user sees
+no buttons and DIRAC refuses the same action, and a visitor (plain HTTP) gets 401. A screenshot goes to
+``$CTAODIRAC_PORTAL_SCREENSHOT`` when set (docs/portal.md's picture).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,12 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         "INSERT INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime) VALUES"
         f" ({first}, '/ctao/portal/{unique}/f1.dat', 'CTAO.Spare.ch', 'site', 0, UTC_TIMESTAMP())",
     )  # fmt: skip
+
+    # a visitor (plain HTTP, no certificate) gets nothing
+    visitor = f"http://localhost:{portal.http_port(dirac.inst)}/DIRAC/ProductionMonitor/getData"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(visitor, timeout=30)
+    assert refused.value.code == 401
 
     manager = Browser(dirac.inst, "prodmgr", tmp_path / "prodmgr", portal_url)
     try:

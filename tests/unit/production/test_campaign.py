@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from CTAODIRAC.Core.Production import load_plan
-from CTAODIRAC.Core.Production.adapter import production_step_dicts
+from CTAODIRAC.Core.Production.adapter import dirac_productions
 from CTAODIRAC.Core.Production.metaquery import check_link
 
 from .conftest import EXAMPLES
@@ -124,12 +124,12 @@ def test_no_two_first_level_inputs_overlap(plan) -> None:
 
 
 def test_adapter_links_only_data_parents_within_a_production(plan) -> None:
-    productions = {p["Name"]: p for p in production_step_dicts(plan)}
-    steps = {s["Name"]: s for p in productions.values() for s in p["Steps"]}
-    assert steps["merge1-proton-performance"]["ParentStep"] == ["process-proton-performance"]
-    assert steps["merge2-proton-performance"]["ParentStep"] == []  # parent in another production
-    assert steps["apply-energy-proton-classifier"]["ParentStep"] == []  # the model link is not a DIRAC link
-    assert productions["dl2-performance"]["DependsOn"] == ["final-merge", "energy", "classifier"]
-    assert steps["process-proton-performance"]["Inputquery"]["data_level"] == {"=": 0}
-    assert steps["train-energy"]["Job"]["processors"] == 8
-    assert all(step["AgentType"] == "Automatic" for step in steps.values())
+    productions = {p.name: p for p in dirac_productions(plan)}
+    steps = {s.Name: s for p in productions.values() for s in p.steps}
+    assert steps["merge1-proton-performance"].ParentStep == ["process-proton-performance"]
+    assert steps["merge2-proton-performance"].ParentStep == []  # parent in another production
+    assert steps["apply-energy-proton-classifier"].ParentStep == []  # the model link is not a DIRAC link
+    assert productions["dl2-performance"].depends_on == ["final-merge", "energy", "classifier"]
+    assert steps["process-proton-performance"].Inputquery["data_level"] == {"=": 0}
+    assert plan.step("train-energy").job.processors == 8  # in the jobs' body
+    assert all(step.AgentType == "Automatic" for step in steps.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from CTAODIRAC.Core.Production import load_plan
-from CTAODIRAC.Core.Production.adapter import production_step_dicts
+from CTAODIRAC.Core.Production.adapter import dirac_productions
 
 from .conftest import EXAMPLES
 
@@ -32,9 +32,8 @@ def test_two_step_example_keeps_south_pointing() -> None:
     assert process.job.input_limit == 10 and process.job.processors == 2 and process.job.cpu_time == 3600
     assert process.job.sites == ["LCG.DESY-ZEUTHEN.de", "LCG.CNAF.it"]
     assert merge.output_query["comment"] == {"=": "test"}
-    (production,) = production_step_dicts(plan)
-    assert production["Steps"][0]["MaxNumberOfTasks"] == 5  # 10 files, 2 per task
-    assert production["Steps"][1]["ParentStep"] == ["process"]
+    (production,) = dirac_productions(plan)
+    assert production.steps[1].ParentStep == ["process"]
 
 
 def test_where_refines_and_output_overrides() -> None:
@@ -154,7 +153,6 @@ productions:
     assert exe.input_query["phiP"] == {"=": 0}
     assert exe.output_query["analysis_prog"] == {"=": "my-analysis"}
     assert exe.job.arguments == "--fast" and exe.job.banned_sites == ["LCG.X.fr"]
-    assert production_step_dicts(plan)[0]["Steps"][0]["MaxNumberOfTasks"] == 100
 
 
 def test_explicit_merge_level_and_after() -> None:

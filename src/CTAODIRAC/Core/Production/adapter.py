@@ -1,69 +1,85 @@
-"""The pure half of the DIRAC adapter: a :class:`~.plan.Plan` as dictionaries in DIRAC ProductionStep terms.
+"""The pure half of the one DIRAC adapter: a :class:`~.plan.Plan` as the DIRAC production steps to create.
 
-The DIRAC-facing half (in ``CTAODIRAC.ProductionSystem``) turns each dictionary into a
-``DIRAC.ProductionSystem.Client.ProductionStep.ProductionStep`` (same attribute names), builds the workflow
-``Body`` from ``Job`` and calls ``ProductionClient``. What is decided here:
+:class:`DiracStep` has exactly the ``DIRAC.ProductionSystem.Client.ProductionStep.ProductionStep`` attributes
+this extension sets, under their DIRAC names; the DIRAC-facing half (``ProductionSystem.Client.
+ProductionSubmitter``) sets every field on a ``ProductionStep`` (and refuses to run if DIRAC's class lacks one),
+adds the workflow ``Body`` of the step's jobs and the parents' step objects. Nothing of a step stays behind: its
+job settings travel in the ``Body``, the number of simulation jobs by ``extendTransformation`` and the input limit
+in the job configuration of the ``Body`` (docs/failure-management.md, "Input limits"). What is decided here:
 
 - ``ParentStep`` holds only the data parents *in the same production*: DIRAC links and validates parents
   within one production only, and a model parent (training step) could never pass DIRAC's link check
   against an apply-models input query (``outputType`` Model vs Data). Parents in other productions become
-  the production's ``DependsOn`` (create those first).
+  the production's ``depends_on`` (create those first).
 - ``AgentType`` is ``Automatic`` so that the TS creates and submits tasks by itself.
-- ``MaxNumberOfTasks``: for simulation the number of jobs; with ``input_limit`` the tasks needed for that many
-  files (``ceil(input_limit / group_size)``); else 0 (no limit). Descriptive only: DIRAC's ProductionStep has no
-  such attribute, and its TransformationAgent would not enforce it. The ``input_limit`` reaches DIRAC in the
-  step's job configuration (``Core.JobSide.StepConfig``), read back by our TransformationAgent plugin and the
-  failure agent (docs/failure-management.md, "Input limits").
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass, fields
 from typing import Any
 
+from .metaquery import MetaQuery
 from .plan import Plan, PlannedStep
 
-__all__ = ["production_step_dicts", "step_dict"]
+__all__ = ["DiracProduction", "DiracStep", "dirac_productions", "dirac_step"]
 
 
-def _max_tasks(step: PlannedStep) -> int:
-    if step.job.jobs is not None:
-        return step.job.jobs
-    if step.job.input_limit is not None:
-        return math.ceil(step.job.input_limit / step.group_size)
-    return 0
+@dataclass(frozen=True)
+class DiracStep:
+    """One DIRAC ``ProductionStep``, its attributes by DIRAC's names (``ParentStep``: the parents' step names)."""
+
+    Name: str
+    Description: str
+    LongDescription: str
+    Type: str
+    Plugin: str
+    AgentType: str
+    GroupSize: int
+    Inputquery: MetaQuery | None
+    Outputquery: MetaQuery
+    ParentStep: list[str]
+
+    def attributes(self) -> dict[str, Any]:
+        """``{DIRAC attribute: value}`` for every field."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def step_dict(step: PlannedStep, same_production: set[str]) -> dict[str, Any]:
-    """One step in ProductionStep attribute terms (plus ``MaxNumberOfTasks`` and ``Job``)."""
-    return {
-        "Name": step.name,
-        "Description": step.description or f"{step.kind} {step.name}",
-        "LongDescription": f"{step.kind} step '{step.name}' of production '{step.production}'",
-        "Type": step.type,
-        "Plugin": step.plugin,
-        "AgentType": "Automatic",
-        "FileMask": "",
-        "ParentStep": [parent for parent in step.data_parents if parent in same_production],
-        "Inputquery": None if step.input_query is None else dict(step.input_query),
-        "Outputquery": dict(step.output_query),
-        "GroupSize": step.group_size,
-        "MaxNumberOfTasks": _max_tasks(step),
-        "Job": step.job.model_dump(),
-    }
+@dataclass(frozen=True)
+class DiracProduction:
+    """One DIRAC production: its name, description, the productions to create before it, its steps."""
+
+    name: str
+    description: str
+    depends_on: list[str]
+    steps: list[DiracStep]
 
 
-def production_step_dicts(plan: Plan) -> list[dict[str, Any]]:
-    """Every production of the plan, in creation order: ``{"Name", "DependsOn", "Steps": [step dicts]}``."""
+def dirac_step(step: PlannedStep, same_production: set[str]) -> DiracStep:
+    """The DIRAC production step of a planned step; ``same_production``: the step names of its production."""
+    return DiracStep(
+        Name=step.name,
+        Description=step.description or f"{step.kind} {step.name}",
+        LongDescription=f"{step.kind} step '{step.name}' of production '{step.production}'",
+        Type=step.type,
+        Plugin=step.plugin,
+        AgentType="Automatic",
+        GroupSize=step.group_size,
+        Inputquery=None if step.input_query is None else dict(step.input_query),
+        Outputquery=dict(step.output_query),
+        ParentStep=[parent for parent in step.data_parents if parent in same_production],
+    )
+
+
+def dirac_productions(plan: Plan) -> list[DiracProduction]:
+    """Every production of the plan, in creation order."""
     productions = []
     for production in plan.productions:
         names = {step.name for step in production.steps}
-        productions.append(
-            {
-                "Name": production.name,
-                "Description": production.description,
-                "DependsOn": list(production.after),
-                "Steps": [step_dict(step, names) for step in production.steps],
-            }
-        )
+        productions.append(DiracProduction(
+            name=production.name,
+            description=production.description,
+            depends_on=list(production.after),
+            steps=[dirac_step(step, names) for step in production.steps],
+        ))  # fmt: skip
     return productions

@@ -37,7 +37,7 @@ from DIRAC.TransformationSystem.Client.TransformationClient import Transformatio
 
 from CTAODIRAC.Core.errors import CTAODIRACError, DiracCallError
 from CTAODIRAC.Core.JobSide import Software, StepConfig, encode_config, step_config
-from CTAODIRAC.Core.Production.adapter import step_dict
+from CTAODIRAC.Core.Production.adapter import DiracStep, dirac_step
 from CTAODIRAC.Core.Production.plan import Plan, PlannedProduction, PlannedStep
 from CTAODIRAC.Core.Production.submission import (
     DIGEST_MARK,
@@ -121,6 +121,22 @@ def job_body_job(step: PlannedStep, config: StepConfig | None = None) -> Job:
     apply_job_settings(job, cpu_time=desc.cpu_time, processors=desc.processors, tags=desc.tags, sites=desc.sites,
                        banned_sites=desc.banned_sites)
     return job
+
+
+def production_step(described: DiracStep, digest: str, body: str, parents: list[ProductionStep]) -> ProductionStep:
+    """DIRAC's ``ProductionStep`` with every attribute of ``described`` (the long description marked with the
+    plan's digest), the jobs' ``body`` and the parents' step objects. An attribute DIRAC's class does not have
+    (another DIRAC version) is an error, never dropped."""
+    pstep = ProductionStep()
+    for name, value in described.attributes().items():
+        if not hasattr(pstep, name):
+            raise SubmissionError(f"DIRAC's ProductionStep has no attribute {name}: this DIRAC is not supported",
+                                  step=described.Name)  # fmt: skip
+        setattr(pstep, name, value)
+    pstep.LongDescription = f"{described.LongDescription} {DIGEST_MARK}{digest}"
+    pstep.Body = body
+    pstep.ParentStep = parents or None  # DIRAC's default: no parent
+    return pstep
 
 
 def _value(result: dict, what: str, production: str | None = None, step: str | None = None) -> Any:
@@ -242,25 +258,12 @@ class ProductionSubmitter:
         # 1. steps, each with its parents' (renamed) names
         prod_steps: dict[str, ProductionStep] = {}
         dirac_names: dict[str, str] = {}
-        step_dicts = {}
+        dirac_steps: dict[str, DiracStep] = {}
         names = {s.name for s in production.steps}
         for step in production.steps:
-            described = step_dict(step, names)
-            step_dicts[step.name] = described
-            pstep = ProductionStep()
-            pstep.Name = step.name
-            pstep.Type = described["Type"]
-            pstep.Plugin = described["Plugin"]
-            pstep.AgentType = described["AgentType"]
-            pstep.GroupSize = described["GroupSize"]
-            pstep.Description = described["Description"]
-            pstep.LongDescription = f"{described['LongDescription']} {DIGEST_MARK}{digest}"
-            pstep.Inputquery = described["Inputquery"]
-            pstep.Outputquery = described["Outputquery"]
-            pstep.Body = bodies[step.name]
-            parents = [prod_steps[p] for p in described["ParentStep"]]
-            if parents:
-                pstep.ParentStep = parents
+            described = dirac_step(step, names)
+            dirac_steps[step.name] = described
+            pstep = production_step(described, digest, bodies[step.name], [prod_steps[p] for p in described.ParentStep])
             _value(client.addProductionStep(pstep), "addProductionStep", production.name, step.name)
             prod_steps[step.name] = pstep
             dirac_names[step.name] = pstep.Name  # renamed by the client: Step<N>_<name>
@@ -273,7 +276,7 @@ class ProductionSubmitter:
         row = _value(client.getProduction(production.name), "getProduction", production.name)
         submitted = SubmittedProduction(production.name, int(row["ProductionID"]), "created", digest)
         # 3. read back what DIRAC stored
-        self._check_stored(production, submitted, row, step_dicts, dirac_names)
+        self._check_stored(production, submitted, row, dirac_steps, dirac_names)
         self.say(f"production {production.name}: ID {submitted.production_id}, started, "
                  f"{len(submitted.steps)} transformations checked")
         return submitted
@@ -311,7 +314,7 @@ class ProductionSubmitter:
         )  # fmt: skip
 
     def _check_stored(self, production: PlannedProduction, submitted: SubmittedProduction, row: dict,
-                      step_dicts: dict[str, dict], dirac_names: dict[str, str]) -> None:
+                      dirac_steps: dict[str, DiracStep], dirac_names: dict[str, str]) -> None:
         problems: list[str] = []
         by_step = self._transformations(production, submitted.production_id)
         description = json.loads(row["Description"])
@@ -322,20 +325,20 @@ class ProductionSubmitter:
                 continue
             tid = int(trow["TransformationID"])
             submitted.steps.append(SubmittedStep(step.name, tid, trow["TransformationName"], trow["Type"]))
-            planned = step_dicts[step.name]
+            planned = dirac_steps[step.name]
             for key in ("Type", "Plugin"):
-                if planned[key] != trow[key]:
-                    problems.append(f"step {step.name}: {key} planned {planned[key]!r}, stored {trow[key]!r}")
-            if float(planned["GroupSize"]) != float(trow["GroupSize"]):  # the TS keeps it as a float
-                problems.append(f"step {step.name}: GroupSize planned {planned['GroupSize']}, stored {trow['GroupSize']}")
-            for kind, planned_query in (("Input", planned["Inputquery"]), ("Output", planned["Outputquery"])):
+                if getattr(planned, key) != trow[key]:
+                    problems.append(f"step {step.name}: {key} planned {getattr(planned, key)!r}, stored {trow[key]!r}")
+            if float(planned.GroupSize) != float(trow["GroupSize"]):  # the TS keeps it as a float
+                problems.append(f"step {step.name}: GroupSize planned {planned.GroupSize}, stored {trow['GroupSize']}")
+            for kind, planned_query in (("Input", planned.Inputquery), ("Output", planned.Outputquery)):
                 res = self.trans.getTransformationMetaQuery(tid, kind)
                 stored_query = res["Value"] if res["OK"] else {}
                 if planned_query is None and not stored_query:
                     continue
                 for diff in query_differences(planned_query, stored_query):
                     problems.append(f"step {step.name}: {kind.lower()} query: {diff}")
-            want_parents = sorted(dirac_names[p] for p in planned["ParentStep"])
+            want_parents = sorted(dirac_names[p] for p in planned.ParentStep)
             have_parents = sorted(description.get(dirac_names[step.name], {}).get("parentStep", []))
             if want_parents != have_parents:
                 problems.append(f"step {step.name}: parents planned {want_parents}, stored {have_parents}")

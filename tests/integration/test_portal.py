@@ -7,8 +7,11 @@ headless Chromium waits in the TLS handshake). The page is driven over the DevTo
 a DIRAC dependency): a production made here through DIRAC's ProductionClient appears with its transformations and
 the files per status DIRAC has, a decision and a site ban of the failure agent appear for its transformation, the
 production manager's "retry" sets its given-up files Unused and "stop" stops it in DIRAC, the ordinary user sees
-no buttons and DIRAC refuses the same action, and a visitor (plain HTTP) gets 401. A screenshot goes to
-``$CTAODIRAC_PORTAL_SCREENSHOT`` when set (docs/portal.md's picture).
+no buttons and DIRAC refuses the same action, and a visitor (plain HTTP) gets 401. Monitoring records of the
+transformation, sent through DIRAC's MonitoringReporter as the failure agent sends them, appear in the Plots tab:
+three PNGs drawn by DIRAC's Monitoring service, with data (coloured pixels), and a transformation without records
+gets DIRAC's "no data" picture. Screenshots go to ``$CTAODIRAC_PORTAL_SCREENSHOT`` and ``<name>-plots.png`` beside
+it when set (docs/portal.md's pictures).
 """
 
 from __future__ import annotations
@@ -62,6 +65,37 @@ for lfn, status in lfns.items():
     if status != "Unused":
         assert tc.setFileStatusForTransformation(tids[0], {lfn: status}, force=True)["OK"]
 result = {"production": prod, "transformations": tids}
+"""
+
+# the failure agent's monitoring records of the first transformation, sent as the agent sends them (its sender, DIRAC's
+# MonitoringReporter): the files per status every 15 minutes over 3 hours, ending at FILES, and three failures
+RECORDS = """
+from datetime import datetime, timedelta
+from CTAODIRAC.Core.Failures.classes import FailureClass
+from CTAODIRAC.Core.Failures.decisions import Decision, DecisionKind
+from CTAODIRAC.Core.Monitoring.records import TransformationInfo, decision_records, progress_records
+from CTAODIRAC.TransformationSystem.Utilities.FailureMonitoring import MonitoringSender
+AGENT = "Transformation/FailureManagementAgent"
+now = datetime.utcnow()
+info = {TID: TransformationInfo(PROD, "Processing", "Active")}
+total, records = sum(FILES.values()), []
+for step in range(12, -1, -1):  # 3 h ago: all Unused; now: FILES
+    done = {status: round(n * (12 - step) / 12) for status, n in FILES.items() if status != "Unused"}
+    counts = {"Unused": total - sum(done.values()), **done}
+    when = now - timedelta(minutes=15 * step)
+    records += [("ProductionProgress", r) for r in progress_records({TID: counts}, info, when, agent=AGENT)]
+failures = [(DecisionKind.RETRY, FailureClass.INFRASTRUCTURE, "CTAO.Spare.ch", 100),
+            (DecisionKind.RETRY, FailureClass.INFRASTRUCTURE, "CTAO.Local.ch", 70),
+            (DecisionKind.GIVE_UP, FailureClass.APPLICATION, "CTAO.Local.ch", 40)]
+for n, (kind, failure_class, site, minutes) in enumerate(failures):
+    decision = Decision(kind=kind, key=f"portal:{UNIQUE}:{n}", transformation_id=TID, production_id=PROD, job_id=n,
+                        site=site, failure_class=failure_class, rule="PortalTest", lfns=(f"/ctao/portal/{n}",))
+    when = now - timedelta(minutes=minutes)
+    made = decision_records([decision], when, agent=AGENT, report_only=False, transformations=info)
+    records += [("FailureDecisions", r) for r in made]
+report = MonitoringSender(PENDING).send(records)
+assert report.sent == len(records), report
+result = len(records)
 """
 
 FILE_COUNTS = """
@@ -201,6 +235,62 @@ def _select(browser: Browser, grid: str, field: str, value: int) -> None:
                " return true;})()")  # fmt: skip
 
 
+PLOTS = ("progress", "classes", "sites")
+# what the Plots tab's images show: loaded, their size and how many of their pixels are coloured (data: the
+# stacked bars and lines; DIRAC's "no data" and error pictures are black text on white)
+PLOT_IMAGES = """(function(){
+  var m = %s, out = {};
+  Object.keys(m.plotImages).forEach(function (plot) {
+    var img = m.plotImages[plot].imgEl ? m.plotImages[plot].imgEl.dom : m.plotImages[plot].el.dom;
+    var c = document.createElement("canvas"), coloured = 0;
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    if (img.naturalWidth) {
+      c.getContext("2d").drawImage(img, 0, 0);
+      var d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (var i = 0; i < d.length; i += 4) {
+        if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 30) coloured++;
+      }
+    }
+    out[plot] = {state: m.plotStates[plot], src: img.src, width: img.naturalWidth, height: img.naturalHeight,
+                 coloured: coloured};
+  });
+  return out;
+})()"""
+# the handler's answer to a plot's address, read in the page (the browser's certificate): status, type, first bytes
+FETCH = """fetch(%s).then(r => r.arrayBuffer().then(b => ({status: r.status, type: r.headers.get("Content-Type"),
+  head: Array.from(new Uint8Array(b.slice(0, 8))), size: b.byteLength})))"""
+PNG_SIGNATURE = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+
+def _screenshot(browser: Browser, path: str) -> None:
+    import base64
+
+    Path(path).write_bytes(base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"]))
+
+
+def _check_plots(browser: Browser, tid: int, without_records: int) -> None:
+    """The Plots tab of transformation ``tid``: three PNGs from DIRAC's Monitoring service, with data."""
+    browser.js(f"{MODULE}.failurePanel.setActiveTab({MODULE}.plotPanel); true")
+    states = f"Object.values({MODULE}.plotStates)"
+    browser.wait(f"{states}.length == 3 && {states}.every(s => s != 'loading')", timeout=60, what="the plots")
+    images = browser.js(PLOT_IMAGES % MODULE)
+    assert sorted(images) == sorted(PLOTS), images
+    for plot, image in images.items():
+        assert image["state"] == "loaded", (plot, image)
+        assert f"transformationID={tid}" in image["src"] and f"plot={plot}" in image["src"], image
+        requested = dict(part.split("=") for part in image["src"].split("?", 1)[1].split("&"))
+        assert image["width"] > 0 and (image["width"], image["height"]) == (
+            int(requested["width"]), int(requested["height"])
+        ), (plot, image)  # drawn at the size the page asked
+        assert image["coloured"] > 300, (plot, image)  # data, not "No data for this selection"
+    answer = browser.js(FETCH % json.dumps(images["progress"]["src"]))
+    assert (answer["status"], answer["type"], answer["head"]) == (200, "image/png", PNG_SIGNATURE), answer
+    # a transformation without records: DIRAC's "no data" picture, still a PNG answered 200
+    empty = images["classes"]["src"].replace(f"transformationID={tid}", f"transformationID={without_records}")
+    answer = browser.js(FETCH % json.dumps(empty))
+    assert (answer["status"], answer["type"], answer["head"]) == (200, "image/png", PNG_SIGNATURE), answer
+
+
 def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(dirac, portal_url, tmp_path, unique):
     _tools()
     made = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\n" + PRODUCTION)
@@ -217,6 +307,9 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         "INSERT INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime) VALUES"
         f" ({first}, '/ctao/portal/{unique}/f1.dat', 'CTAO.Spare.ch', 'site', 0, UTC_TIMESTAMP())",
     )  # fmt: skip
+    sent = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\nPROD = {prod}\nTID = {first}\n"
+                    f"PENDING = {str(tmp_path / 'pending.jsonl')!r}\n" + RECORDS, user=None)  # fmt: skip
+    assert sent > 3
 
     # a visitor (plain HTTP, no certificate) gets nothing
     visitor = f"http://localhost:{portal.http_port(dirac.inst)}/DIRAC/ProductionMonitor/getData"
@@ -252,10 +345,10 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         assert visible == 5
         screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
         if screenshot:
-            import base64
-
-            png = manager.call("Page.captureScreenshot", format="png")["data"]
-            Path(screenshot).write_bytes(base64.b64decode(png))
+            _screenshot(manager, screenshot)
+        _check_plots(manager, first, second)
+        if screenshot:
+            _screenshot(manager, str(Path(screenshot).with_name(Path(screenshot).stem + "-plots.png")))
         answer = _action(manager, "retry", first)
         assert answer["success"] == "true" and "2 given-up" in answer["message"], answer
         assert dirac.py(f"TID = {first}\n" + FILE_COUNTS) == {**FILES, "Unused": 5, "Problematic": 0}

@@ -13,7 +13,13 @@ from CTAODIRAC.WebApp import portal as launcher
 launcher._restore_collections_aliases()  # tornado 5.1.1 (imported by WebAppDIRAC) needs them on Python >= 3.10
 from tornado.web import HTTPError  # noqa: E402
 
-from CTAODIRAC.WebApp.handler.ProductionMonitorHandler import assemble, production_of  # noqa: E402
+from CTAODIRAC.WebApp.handler.ProductionMonitorHandler import (  # noqa: E402
+    PLOTS,
+    assemble,
+    error_image,
+    plot_request,
+    production_of,
+)
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -57,6 +63,34 @@ def test_rows_carry_files_per_status_progress_and_the_failure_agents_counts():
     counts = (prod["Transformations"], prod["Files"], prod["Processed"], prod["Failed"], prod["GivenUp"])
     assert counts == (2, 13, 6, 4, 1)
     assert prod["Progress"] == pytest.approx(10 / 13, abs=1e-4)
+
+
+def test_plots_select_the_transformation_else_the_production_else_everything():
+    now = datetime(2026, 1, 2, 3, 0, 0)
+    progress = plot_request("progress", "12", "34", "week", now, 500, 5000)
+    assert (progress["typeName"], progress["reportName"], progress["grouping"]) == (
+        "ProductionProgress", "NumberOfFiles", "Status",
+    )  # fmt: skip
+    assert progress["condDict"] == {"Transformation": ["34"], "grouping": ["Status"]}
+    assert (progress["startTime"], progress["endTime"]) == (datetime(2025, 12, 26, 3, 0, 0), now)
+    assert progress["extraArgs"] == {"plotTitle": "Files per status, transformation 34", "width": 500, "height": 1600}
+    classes = plot_request("classes", "12", "", "day", now)
+    assert classes["condDict"] == {"Action": ["retry", "give-up", "leave"], "Production": ["12"], "grouping": ["Class"]}
+    assert (classes["typeName"], classes["reportName"]) == ("FailureDecisions", "NumberOfDecisions")
+    assert "width" not in classes["extraArgs"]
+    sites = plot_request("sites", "", "", "month", now, 100, 100)
+    assert sites["condDict"] == {"Action": ["retry", "give-up", "leave"], "grouping": ["Site"]}
+    assert sites["extraArgs"] == {"plotTitle": "Failures by site, all productions", "width": 200, "height": 200}
+    assert set(PLOTS) == {"progress", "classes", "sites"}
+    for bad in (("pie", "", "", "day"), ("sites", "", "", "year"), ("sites", "", "1; drop", "day")):
+        with pytest.raises(ValueError):
+            plot_request(*bad, now)
+
+
+def test_an_error_is_a_png_of_the_size_asked():
+    image = error_image("Monitoring/Monitoring: " + "connection refused " * 20, 640, 300)
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")) == (640, 300)
 
 
 def test_the_static_handler_serves_files_of_its_directories_only(tmp_path):

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from CTAODIRAC.Core.Monitoring import (
     DECISION_KEY_FIELDS,
     DECISION_MONITORING_FIELDS,
@@ -52,3 +54,30 @@ def test_dirac_loads_the_types_and_their_plotters():
         assert {kind["mapping"][v] for v in kind["values"]} == {"long"}
     assert decisions["reports"] == ["Failure-agent decisions", "Files in failure-agent decisions"]
     assert progress["reports"] == ["Files per status"]
+
+
+def test_a_type_without_records_yet_is_plotted_as_no_data_not_as_an_error():
+    """OpenSearch answers a search of an index pattern matching no index without aggregations, and DIRAC's
+    MonitoringDB raises KeyError of the aggregation's name: the plotters give empty data ("No data" picture)."""
+    from CTAODIRAC.MonitoringSystem.private.Plotters.FailureDecisionsPlotter import FailureDecisionsPlotter
+    from CTAODIRAC.MonitoringSystem.private.Plotters.ProductionProgressPlotter import ProductionProgressPlotter
+
+    def missing(name):
+        def retrieve(*args, **kwargs):
+            raise KeyError(name)
+
+        return retrieve
+
+    day = {"startTime": 1_700_000_000, "endTime": 1_700_086_400}
+    decisions = FailureDecisionsPlotter(None)  # simple aggregations: "end_data"
+    decisions._retrieveAggregatedData = missing("end_data")
+    request = {**day, "condDict": {"Class": ["application"], "grouping": ["Site"]}}
+    report = decisions._reportNumberOfDecisions(request)
+    assert report["OK"] and report["Value"]["data"] == {} and report["Value"]["granularity"] > 0
+    progress = ProductionProgressPlotter(None)  # bucketed: "<field>_<grouping>"
+    progress._retrieveBucketedData = missing("Files_Status")
+    report = progress._reportNumberOfFiles({**day, "condDict": {"grouping": ["Status"]}})
+    assert report["OK"] and report["Value"]["data"] == {}
+    progress._retrieveBucketedData = missing("something else")  # any other KeyError is a bug: not hidden
+    with pytest.raises(KeyError):
+        progress._reportNumberOfFiles({**day, "condDict": {"grouping": ["Status"]}})

@@ -5,21 +5,30 @@ host certificate, WebAppDIRAC setting the browser user's DN and group for it: th
 their own authorization decides (TransformationManager lets only ProductionManagement, or the author, change a
 transformation). Whatever the number of productions and transformations, a page costs a fixed number of RPCs:
 one ``getProductions``, one ``getTransformations`` (without bodies), one ``getCounters`` of files per
-transformation and status, one ``getSummary`` of the failure agent's decisions.
+transformation and status, one ``getSummary`` of the failure agent's decisions. The Plots tab costs two RPCs per
+plot: DIRAC's Monitoring service draws it from the failure agent's monitoring records (docs/monitoring.md), then
+sends the PNG, which the handler serves to the page.
 """
 
 # no `from __future__ import annotations`: WebAppDIRAC converts each argument with its annotation (a type)
+import io
 import re
+import textwrap
 import time
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from DIRAC import S_OK, gLogger
 from DIRAC.Core.Security import Properties
+from DIRAC.Core.Tornado.Client.ClientSelector import TransferClientSelector as TransferClient
+from DIRAC.MonitoringSystem.Client.MonitoringClient import MonitoringClient
 from DIRAC.ProductionSystem.Client.ProductionClient import ProductionClient
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
-from WebAppDIRAC.Lib.WebHandler import WebHandler
+from WebAppDIRAC.Lib.WebHandler import FileResponse, WebHandler
 
+from CTAODIRAC.Core.Monitoring.records import DECISIONS_TYPE, PROGRESS_TYPE
 from CTAODIRAC.TransformationSystem.Client.FailureManagementClient import FailureManagementClient
 
 #: File statuses shown as columns (others are summed under "Other").
@@ -41,11 +50,40 @@ ACTIONS = {
 }
 #: File statuses of files the failure agent gave up (or DIRAC after too many resets): "retry" sets them Unused.
 GIVEN_UP_STATUSES = ["Problematic", "MaxReset"]
+#: Decisions about a failed job (the Failed column and the failure plots); the others (avoid-site, flush, ...) are
+#: what the agent did about a transformation.
+FAILURE_ACTIONS = ("retry", "give-up", "leave")
 #: Columns of a decision shown to the operator.
 DECISION_FIELDS = ("DecisionID", "CreationTime", "JobID", "TaskID", "Kind", "Class", "Site", "NumFiles", "State",
                    "Rule", "Reason", "Result")  # fmt: skip
 
 sLog = gLogger.getSubLogger("ProductionMonitor")
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """A plot of the Plots tab: a report of one of this extension's monitoring types (its plotter) grouped by a key
+    field, with fixed conditions on key fields besides the production or transformation."""
+
+    type_name: str
+    report: str
+    grouping: str
+    title: str
+    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+#: The Plots tab, in its order.
+PLOTS = {
+    "progress": PlotSpec(PROGRESS_TYPE, "NumberOfFiles", "Status", "Files per status"),
+    "classes": PlotSpec(DECISIONS_TYPE, "NumberOfDecisions", "Class", "Failures by class",
+                        (("Action", FAILURE_ACTIONS),)),
+    "sites": PlotSpec(DECISIONS_TYPE, "NumberOfDecisions", "Site", "Failures by site", (("Action", FAILURE_ACTIONS),)),
+}  # fmt: skip
+#: The periods a plot can cover, up to now.
+PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+#: The size DIRAC's plotters accept (they clamp width and height to it) and the size of an error image by default.
+PLOT_SIZES = (200, 1600)
+ERROR_SIZE = (800, 600)
 
 
 def _value(result: dict[str, Any], what: str) -> Any:
@@ -69,7 +107,7 @@ def assemble(productions: list[dict[str, Any]], transformations: list[dict[str, 
     given_up: dict[int, int] = defaultdict(int)
     for row in summary:
         tid = int(row["TransformationID"])
-        if row["Kind"] in ("retry", "give-up", "leave"):
+        if row["Kind"] in FAILURE_ACTIONS:
             failed[tid] += int(row["Decisions"] or 0)
         if row["Kind"] == "give-up":
             given_up[tid] += int(row["Files"] or 0)
@@ -123,6 +161,58 @@ def assemble(productions: list[dict[str, Any]], transformations: list[dict[str, 
     return {"productions": prods, "transformations": rows}
 
 
+def _clamp(size: int) -> int:
+    return min(PLOT_SIZES[1], max(PLOT_SIZES[0], int(size)))
+
+
+def plot_request(plot: str, production: str, transformation: str, period: str, now: datetime,
+                 width: int = 0, height: int = 0) -> dict[str, Any]:
+    """The request of a plot of the Plots tab to DIRAC's Monitoring service (``generatePlot``; also the arguments of
+    ``MonitoringClient.generateDelayedPlot``). Pure: no DIRAC call.
+
+    The plot covers ``transformation`` when given, else ``production``, else everything the records hold, over
+    ``period`` up to ``now`` (UTC). Raises ValueError for an unknown plot or period or a non-numeric ID.
+    """
+    if plot not in PLOTS:
+        raise ValueError(f"unknown plot {plot!r} (one of {', '.join(PLOTS)})")
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
+    spec = PLOTS[plot]
+    conditions: dict[str, list[str]] = {field: list(values) for field, values in spec.conditions}
+    if str(transformation or "").strip():
+        conditions["Transformation"] = [str(int(transformation))]
+        scope = f"transformation {int(transformation)}"
+    elif str(production or "").strip():
+        conditions["Production"] = [str(int(production))]
+        scope = f"production {int(production)}"
+    else:
+        scope = "all productions"
+    conditions["grouping"] = [spec.grouping]
+    extra: dict[str, Any] = {"plotTitle": f"{spec.title}, {scope}"}
+    if width and height:
+        extra.update(width=_clamp(width), height=_clamp(height))
+    return {
+        "typeName": spec.type_name,
+        "reportName": spec.report,
+        "startTime": now - PERIODS[period],
+        "endTime": now,
+        "condDict": conditions,
+        "grouping": spec.grouping,
+        "extraArgs": extra,
+    }
+
+
+def error_image(message: str, width: int = 0, height: int = 0) -> bytes:
+    """A PNG of ``message`` (wrapped to the width), drawn as DIRAC's Monitoring service draws its own errors."""
+    from DIRAC.Core.Utilities.Graphs import textGraph
+
+    width, height = width or ERROR_SIZE[0], height or ERROR_SIZE[1]
+    lines = textwrap.wrap(" ".join(message.split()), max(30, width // 7))
+    buffer = io.BytesIO()
+    textGraph("\n".join(lines[: max(3, height // 20)]), buffer, {"width": width, "height": height})
+    return buffer.getvalue()
+
+
 class ProductionMonitorHandler(WebHandler):
     """Productions, their transformations and the failure agent's decisions; actions for production managers."""
 
@@ -166,6 +256,37 @@ class ProductionMonitorHandler(WebHandler):
         banned = [{"Site": site, "Files": len(lfns), "LFNs": ", ".join(sorted(lfns)[:20])}
                   for site, lfns in sorted(by_site.items())]  # fmt: skip
         return {"success": "true", "decisions": rows, "bans": banned}
+
+    def web_getPlot(self, plot: str, productionID: str = "", transformationID: str = "", period: str = "day",
+                    width: int = 0, height: int = 0) -> Any:
+        """A plot of the Plots tab as a PNG (2 RPCs: DIRAC's Monitoring service draws it from the monitoring records,
+        then sends the file). When it cannot (OpenSearch down, the service unreachable), the answer is 503 with a
+        PNG of the reason (and the header X-Plot-Error), which the page shows in the plot's place."""
+        t0 = time.monotonic()
+        try:
+            request = plot_request(plot, productionID, transformationID, period, datetime.utcnow(), width, height)
+        except ValueError as exc:
+            return {"success": "false", "error": str(exc)}
+        # generatePlot, not generateDelayedPlot's file ID: the service's transfer of a plot it could not draw sends
+        # an image of the error and still ends OK, so its errors would not reach this handler
+        result = MonitoringClient().generatePlot(request)  # DIRAC's Client makes the RPC of any method name
+        image = b""
+        if result["OK"]:
+            buffer = io.BytesIO()
+            result = TransferClient("Monitoring/Monitoring").receiveFile(buffer, result["Value"]["plot"])
+            image = buffer.getvalue()
+        seconds = time.monotonic() - t0
+        if result["OK"] and image:
+            sLog.verbose("getPlot", f"{plot}: {len(image)} bytes in {seconds:.3f} s")
+            return FileResponse(image, f"{plot}.png", ext="png", cache=False)
+        error = " ".join(str(result.get("Message") or "the Monitoring service sent an empty file").split())
+        sLog.warn("getPlot", f"{plot}: {error} ({seconds:.3f} s)")
+        extra = request["extraArgs"]
+        response = FileResponse(error_image(f"{extra['plotTitle']}: {error}", extra.get("width", 0),
+                                            extra.get("height", 0)), f"{plot}.png", ext="png", cache=False)  # fmt: skip
+        response.status_code = 503
+        response.set_header("X-Plot-Error", error[:300].encode("ascii", "replace").decode())
+        return response
 
     def web_action(self, action: str, transformationID: int) -> dict[str, Any]:
         """Set a transformation's status as a production manager would; DIRAC's TransformationManager decides

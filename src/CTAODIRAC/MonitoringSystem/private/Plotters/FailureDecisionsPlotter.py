@@ -2,12 +2,12 @@
 grouping the request names (Action, Class, Site, Production, ...)."""
 
 from DIRAC import S_OK
-from DIRAC.MonitoringSystem.private.Plotters.BasePlotter import BasePlotter
 
 from CTAODIRAC.Core.Monitoring.records import DECISION_KEY_FIELDS, DECISIONS_TYPE
+from CTAODIRAC.MonitoringSystem.private.RecordsPlotter import RecordsPlotter
 
 
-class FailureDecisionsPlotter(BasePlotter):
+class FailureDecisionsPlotter(RecordsPlotter):
     """Reports ``NumberOfDecisions`` and ``NumberOfFiles``: sums over each time bucket (decisions are events)."""
 
     _typeName = DECISIONS_TYPE

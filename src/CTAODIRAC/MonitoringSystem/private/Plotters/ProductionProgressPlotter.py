@@ -2,12 +2,12 @@
 (Status, Transformation, Production, ...)."""
 
 from DIRAC import S_OK
-from DIRAC.MonitoringSystem.private.Plotters.BasePlotter import BasePlotter
 
 from CTAODIRAC.Core.Monitoring.records import PROGRESS_KEY_FIELDS, PROGRESS_TYPE
+from CTAODIRAC.MonitoringSystem.private.RecordsPlotter import RecordsPlotter
 
 
-class ProductionProgressPlotter(BasePlotter):
+class ProductionProgressPlotter(RecordsPlotter):
     """Report ``NumberOfFiles``: in each time bucket, the average over the agent's cycles in it of the files
     selected (records are snapshots: one per transformation and file status per cycle)."""
 

@@ -1,16 +1,18 @@
 /**
  * CTAODIRAC Production Monitor (docs/portal.md): every production with its status and progress, its
  * transformations with type, status, files per status and the failure agent's counts, and, for the selected
- * transformation, the failure agent's decisions and site bans. Production managers can start, stop, flush and
+ * transformation, the failure agent's decisions and site bans, and plots of the failure agent's monitoring records
+ * (files per status over time, failures by class and by site) for the selected transformation or production, drawn
+ * by DIRAC's Monitoring service. Production managers can start, stop, flush and
  * complete a transformation and retry its given-up files; DIRAC's TransformationManager decides whether the user
  * may (ordinary users see no buttons, and the service refuses them anyway). Data: ProductionMonitor/getData (a
  * fixed number of RPCs whatever the number of transformations), ProductionMonitor/getDecisions,
- * ProductionMonitor/action.
+ * ProductionMonitor/getPlot (a PNG; two RPCs each), ProductionMonitor/action.
  */
 Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
   extend: "Ext.dirac.core.Module",
 
-  requires: ["Ext.grid.Panel", "Ext.data.Store", "Ext.grid.column.Widget", "Ext.ProgressBarWidget"],
+  requires: ["Ext.grid.Panel", "Ext.data.Store", "Ext.grid.column.Widget", "Ext.ProgressBarWidget", "Ext.Img"],
 
   /** File statuses shown as columns (as the handler's FILE_STATUSES). */
   fileStatuses: ["Unused", "Assigned", "Processed", "Problematic", "MaxReset", "Removed"],
@@ -22,6 +24,13 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
     ["flush", "Flush", "Flush: the last, incomplete group of files gets a task"],
     ["complete", "Complete", "Completed: nothing more is done for it"],
     ["retry", "Retry given up", "its given-up files (Problematic, MaxReset) back to Unused: one more try each"],
+  ],
+
+  /** The plots of the Plots tab (as the handler's PLOTS): [plot, what it shows]. */
+  plots: [
+    ["progress", "Files per status over time (the failure agent's ProductionProgress records)"],
+    ["classes", "Failures (retry, give-up, leave decisions) per failure class over time (FailureDecisions records)"],
+    ["sites", "Failures per site of the failed job over time (FailureDecisions records)"],
   ],
 
   loadState: function (data) {},
@@ -100,6 +109,7 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
         selectionchange: function (model, selected) {
           me.selectedProduction = selected.length ? selected[0].get("ProductionID") : null;
           me.filterTransformations();
+          me.loadPlotsSoon();
         },
       },
     });
@@ -151,6 +161,7 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
           me.selectedTransformation = selected.length ? selected[0].get("TransformationID") : null;
           Ext.Array.each(me.actionButtons, function (b) { b.setDisabled(me.selectedTransformation === null); });
           me.loadDecisions();
+          me.loadPlotsSoon();
         },
       },
     });
@@ -184,13 +195,109 @@ Ext.define("CTAODIRAC.ProductionMonitor.classes.ProductionMonitor", {
       ],
     });
 
+    me.buildPlots();
     me.failurePanel = Ext.create("Ext.tab.Panel", {
       region: "south",
       height: "30%",
-      items: [me.decisionGrid, me.banGrid],
+      items: [me.decisionGrid, me.banGrid, me.plotPanel],
     });
     me.add([me.productionGrid, me.transformationGrid, me.failurePanel]);
     me.refresh();
+  },
+
+  /** The Plots tab: one image per plot, side by side, and the period they cover. */
+  buildPlots: function () {
+    var me = this;
+    me.plotImages = {};
+    me.plotStates = {};
+    me.loadPlotsSoon = Ext.Function.createBuffered(me.loadPlots, 200, me);
+    me.plotPeriod = Ext.create("Ext.form.field.ComboBox", {
+      fieldLabel: "Period",
+      labelWidth: 45,
+      width: 160,
+      editable: false,
+      value: "day",
+      store: [["day", "last day"], ["week", "last week"], ["month", "last month"]],
+      listeners: { change: function () { me.loadPlots(); } },
+    });
+    me.plotScope = Ext.create("Ext.toolbar.TextItem", { text: "" });
+    var items = [];
+    Ext.Array.each(me.plots, function (plot) {
+      var image = Ext.create("Ext.Img", {
+        flex: 1,
+        alt: plot[1],
+        title: plot[1] + ". Click: full size.",
+        ctaoPlot: plot[0],
+        style: "object-fit: contain; margin: 2px; cursor: zoom-in",
+        listeners: {
+          click: { element: "el", fn: function (event, dom) { me.openPlot(dom); } },
+          load: { element: "el", fn: function (event, dom) { me.plotLoaded(plot[0], dom, "loaded"); } },
+          error: { element: "el", fn: function (event, dom) { me.plotLoaded(plot[0], dom, "error"); } },
+        },
+      });
+      me.plotImages[plot[0]] = image;
+      items.push(image);
+    });
+    me.plotPanel = Ext.create("Ext.panel.Panel", {
+      title: "Plots",
+      ctaoRole: "plots",
+      layout: { type: "hbox", align: "stretch" },
+      items: items,
+      tbar: [
+        me.plotPeriod,
+        { text: "Refresh plots", iconCls: "dirac-icon-refresh", handler: function () { me.loadPlots(); } },
+        "->",
+        me.plotScope,
+      ],
+      listeners: {
+        // the plots want room: the tab panel grows while they are shown
+        activate: function () {
+          me.failurePanel.setHeight(Math.round(me.getHeight() * 0.45));
+          me.loadPlotsSoon();
+        },
+        deactivate: function () { me.failurePanel.setHeight(Math.round(me.getHeight() * 0.3)); },
+      },
+    });
+  },
+
+  /** A plot at its full size, in a new browser tab. */
+  openPlot: function (dom) {
+    if (dom.src.indexOf("ProductionMonitor/getPlot") >= 0) window.open(dom.src, "_blank");
+  },
+
+  /** Note what the browser made of a plot's image (not of the blank image an Ext.Img starts with). */
+  plotLoaded: function (plot, dom, state) {
+    if (dom.src.indexOf("ProductionMonitor/getPlot") >= 0) this.plotStates[plot] = state;
+  },
+
+  /** Draw the plots of the selected transformation, else of the selected production, else of all (one
+   * ProductionMonitor/getPlot each, which DIRAC's Monitoring service draws); only while the Plots tab is shown. */
+  loadPlots: function () {
+    var me = this;
+    if (!me.plotPanel.rendered || me.failurePanel.getActiveTab() !== me.plotPanel) return;
+    var params = { period: me.plotPeriod.getValue(), _: Date.now() };
+    var scope = "all productions";
+    if (me.selectedTransformation !== null) {
+      params.transformationID = me.selectedTransformation;
+      scope = "transformation " + me.selectedTransformation;
+    } else if (me.selectedProduction !== null) {
+      params.productionID = me.selectedProduction;
+      scope = "production " + me.selectedProduction;
+    }
+    // DIRAC's plots need ~700 pixels across (its legend is cut in narrower ones): narrower boxes show them scaled
+    var size = me.plotPanel.body.getSize();
+    var box = {
+      width: Math.max(100, Math.floor(size.width / me.plots.length) - 4),
+      height: Math.max(100, size.height - 4),
+    };
+    params.width = Math.min(1600, Math.max(700, box.width));
+    params.height = Math.min(1600, Math.max(200, Math.round((box.height * params.width) / box.width)));
+    me.plotScope.setText("Monitoring records of " + scope + " (DIRAC's Monitoring service)");
+    Ext.Array.each(me.plots, function (plot) {
+      me.plotStates[plot[0]] = "loading";
+      var query = Ext.Object.toQueryString(Ext.apply({ plot: plot[0] }, params));
+      me.plotImages[plot[0]].setSrc(GLOBAL.BASE_URL + "ProductionMonitor/getPlot?" + query);
+    });
   },
 
   /** Reload productions and transformations (ProductionMonitor/getData). */

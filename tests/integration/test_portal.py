@@ -10,8 +10,11 @@ production manager's "retry" sets its given-up files Unused and "stop" stops it 
 no buttons and DIRAC refuses the same action, and a visitor (plain HTTP) gets 401. Monitoring records of the
 transformation, sent through DIRAC's MonitoringReporter as the failure agent sends them, appear in the Plots tab:
 three PNGs drawn by DIRAC's Monitoring service, with data (coloured pixels), and a transformation without records
-gets DIRAC's "no data" picture. Screenshots go to ``$CTAODIRAC_PORTAL_SCREENSHOT`` and ``<name>-plots.png`` beside
-it when set (docs/portal.md's pictures).
+gets DIRAC's "no data" picture. In the same production manager's browser, DIRAC's own apps show the instance:
+the Transformation Monitor and the Job Monitor (opened from the desktop, their selector's Submit) list the test's
+transformations and job, and the Monitoring plots (DIRAC's Accounting app, Monitoring reports) draw the failure
+agent's records. Screenshots go to ``$CTAODIRAC_PORTAL_SCREENSHOT`` and ``<name>-plots.png`` and
+``<name>-transformation-monitor.png`` beside it when set (docs/portal.md's pictures).
 """
 
 from __future__ import annotations
@@ -205,6 +208,14 @@ def portal_url(local_dirac):
         portal.stop_portal(local_dirac)
 
 
+@pytest.fixture(scope="module")
+def manager(local_dirac, portal_url, tmp_path_factory):
+    """The production manager's browser, shared by the module's tests."""
+    browser = Browser(local_dirac, "prodmgr", tmp_path_factory.mktemp("prodmgr"), portal_url)
+    yield browser
+    browser.close()
+
+
 def _open_app(browser: Browser, origin: str, group: str) -> None:
     browser.call("Page.enable")
     # s: (an empty setup) with g: (the group): WebAppDIRAC's static routes want both or neither
@@ -291,7 +302,8 @@ def _check_plots(browser: Browser, tid: int, without_records: int) -> None:
     assert (answer["status"], answer["type"], answer["head"]) == (200, "image/png", PNG_SIGNATURE), answer
 
 
-def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(dirac, portal_url, tmp_path, unique):
+def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(dirac, portal_url, manager, tmp_path,
+                                                                              unique):
     _tools()
     made = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\n" + PRODUCTION)
     prod, (first, second) = made["production"], made["transformations"]
@@ -317,48 +329,44 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         urllib.request.urlopen(visitor, timeout=30)
     assert refused.value.code == 401
 
-    manager = Browser(dirac.inst, "prodmgr", tmp_path / "prodmgr", portal_url)
-    try:
-        _open_app(manager, portal_url, "ctao_prodmgr")
-        productions = {p["ProductionID"]: p for p in _rows(manager, "productions")}
-        assert productions[prod]["Name"] == f"portal-{unique}"
-        assert productions[prod]["Transformations"] == 2
-        assert productions[prod]["Files"] == sum(FILES.values())
-        assert productions[prod]["GivenUp"] == 2
-        _select(manager, "productions", "ProductionID", prod)
-        rows = {r["TransformationID"]: r for r in _rows(manager, "transformations")}
-        assert sorted(rows) == [first, second]
-        assert rows[first]["Type"] == "Processing" and rows[second]["Type"] == "Merging"
-        assert {s: rows[first][s] for s in FILES} == FILES
-        assert rows[first]["Progress"] == pytest.approx(FILES["Processed"] / sum(FILES.values()), abs=1e-3)
-        assert rows[first]["Failed"] == 1 and rows[first]["GivenUp"] == 2
-        assert rows[second]["Files"] == 0
-        _select(manager, "transformations", "TransformationID", first)
-        decisions = manager.wait(GRID_ROWS.format("decisions") + ".length && " + GRID_ROWS.format("decisions"),
-                                 what="the failure agent's decision")  # fmt: skip
-        assert [(d["JobID"], d["Class"], d["Kind"], d["Site"]) for d in decisions] == [
-            (4242, "application", "give-up", "CTAO.Local.ch")
-        ]
-        bans = manager.wait(GRID_ROWS.format("bans") + ".length && " + GRID_ROWS.format("bans"), what="the site ban")
-        assert [(b["Site"], b["Files"]) for b in bans] == [("CTAO.Spare.ch", 1)]
-        visible = manager.js(f"{MODULE}.actionButtons.filter(b => b.isVisible() && !b.isDisabled()).length")
-        assert visible == 5
-        screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
-        if screenshot:
-            _screenshot(manager, screenshot)
-        _check_plots(manager, first, second)
-        if screenshot:
-            _screenshot(manager, str(Path(screenshot).with_name(Path(screenshot).stem + "-plots.png")))
-        answer = _action(manager, "retry", first)
-        assert answer["success"] == "true" and "2 given-up" in answer["message"], answer
-        assert dirac.py(f"TID = {first}\n" + FILE_COUNTS) == {**FILES, "Unused": 5, "Problematic": 0}
-        answer = _action(manager, "stop", first)
-        assert answer["success"] == "true", answer
-        assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"
-        manager.wait(f"{MODULE}.allTransformations.some(t => t.TransformationID == {first} && t.Status == 'Stopped')",
-                     what="the stopped transformation in the page")  # fmt: skip
-    finally:
-        manager.close()
+    _open_app(manager, portal_url, "ctao_prodmgr")
+    productions = {p["ProductionID"]: p for p in _rows(manager, "productions")}
+    assert productions[prod]["Name"] == f"portal-{unique}"
+    assert productions[prod]["Transformations"] == 2
+    assert productions[prod]["Files"] == sum(FILES.values())
+    assert productions[prod]["GivenUp"] == 2
+    _select(manager, "productions", "ProductionID", prod)
+    rows = {r["TransformationID"]: r for r in _rows(manager, "transformations")}
+    assert sorted(rows) == [first, second]
+    assert rows[first]["Type"] == "Processing" and rows[second]["Type"] == "Merging"
+    assert {s: rows[first][s] for s in FILES} == FILES
+    assert rows[first]["Progress"] == pytest.approx(FILES["Processed"] / sum(FILES.values()), abs=1e-3)
+    assert rows[first]["Failed"] == 1 and rows[first]["GivenUp"] == 2
+    assert rows[second]["Files"] == 0
+    _select(manager, "transformations", "TransformationID", first)
+    decisions = manager.wait(GRID_ROWS.format("decisions") + ".length && " + GRID_ROWS.format("decisions"),
+                             what="the failure agent's decision")  # fmt: skip
+    assert [(d["JobID"], d["Class"], d["Kind"], d["Site"]) for d in decisions] == [
+        (4242, "application", "give-up", "CTAO.Local.ch")
+    ]
+    bans = manager.wait(GRID_ROWS.format("bans") + ".length && " + GRID_ROWS.format("bans"), what="the site ban")
+    assert [(b["Site"], b["Files"]) for b in bans] == [("CTAO.Spare.ch", 1)]
+    visible = manager.js(f"{MODULE}.actionButtons.filter(b => b.isVisible() && !b.isDisabled()).length")
+    assert visible == 5
+    screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
+    if screenshot:
+        _screenshot(manager, screenshot)
+    _check_plots(manager, first, second)
+    if screenshot:
+        _screenshot(manager, str(Path(screenshot).with_name(Path(screenshot).stem + "-plots.png")))
+    answer = _action(manager, "retry", first)
+    assert answer["success"] == "true" and "2 given-up" in answer["message"], answer
+    assert dirac.py(f"TID = {first}\n" + FILE_COUNTS) == {**FILES, "Unused": 5, "Problematic": 0}
+    answer = _action(manager, "stop", first)
+    assert answer["success"] == "true", answer
+    assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"
+    manager.wait(f"{MODULE}.allTransformations.some(t => t.TransformationID == {first} && t.Status == 'Stopped')",
+                 what="the stopped transformation in the page")  # fmt: skip
 
     user = Browser(dirac.inst, "user", tmp_path / "user", portal_url)
     try:
@@ -370,3 +378,86 @@ def test_production_monitor_shows_dirac_and_lets_only_production_managers_act(di
         assert dirac.py(f"TID = {first}\n" + STATUS) == "Stopped"
     finally:
         user.close()
+
+
+JOB = """
+from DIRAC.Interfaces.API.Dirac import Dirac
+from DIRAC.Interfaces.API.Job import Job
+job = Job()
+job.setName(NAME)
+job.setExecutable("/bin/true")
+res = Dirac().submitJob(job)
+assert res["OK"], res
+result = res["Value"]
+"""
+
+#: DIRAC's app (its class) in the page: the last one opened
+DIRAC_APP = "Ext.ComponentQuery.query('*').filter(c => c.$className == 'DIRAC.{0}.classes.{0}').pop()"
+# the rows of a DIRAC monitor's grid (the fields asked) once its store loaded more than `loads` times
+STORE_ROWS = "(function(){{var s = {app}.dataStore; return s.isLoading() || s.loadCount <= {loads} ? null :"
+STORE_ROWS += " s.getRange().map(r => [{fields}].map(f => r.get(f)));}})()"
+# an app opens in a tab of the desktop: shown (then rendered) once its tab is the active one, as a click makes it
+SHOW_TAB = "(function(){{var c = {0}; while (!c.ownerCt.setActiveTab) c = c.ownerCt;"
+SHOW_TAB += " c.ownerCt.setActiveTab(c); return true;}})()"
+
+
+def _open_dirac_app(browser: Browser, app: str) -> str:
+    """Open DIRAC's ``app`` from the desktop, as its menu entry does; the JS expression of its module."""
+    browser.js(f"GLOBAL.APP.MAIN_VIEW.createWindow('app', 'DIRAC.{app}', {{}}); true")
+    module = DIRAC_APP.format(app)
+    browser.wait(f"!!{module}.leftPanel", what=f"DIRAC's {app}")
+    browser.js(SHOW_TAB.format(module))
+    browser.wait(f"{module}.rendered && {module}.leftPanel.rendered", what=f"DIRAC's {app} shown")
+    return module
+
+
+def _submit(browser: Browser, module: str, field: str, ids: list[int], fields: str) -> list[list[Any]]:
+    """The selector's Submit with ``field`` set to ``ids``; the grid's rows (``fields``) DIRAC answered."""
+    loads = browser.js(f"{module}.dataStore.loadCount")
+    browser.js(f"{module}.leftPanel.textFields.{field}.setValue('{','.join(map(str, ids))}');"
+               f" {module}.leftPanel.btnSubmit.fireHandler(); true")  # fmt: skip
+    return browser.wait(STORE_ROWS.format(app=module, loads=loads, fields=fields), what="the grid's rows")
+
+
+def test_dirac_monitors_show_the_instance(dirac, portal_url, manager, tmp_path, unique):
+    """DIRAC's own Transformation Monitor, Job Monitor and Monitoring plots, as the production manager."""
+    made = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\n" + PRODUCTION)
+    prod, tids = made["production"], made["transformations"]
+    job = dirac.py(f"NAME = 'portal-{unique}'\n" + JOB)
+    sent = dirac.py(f"UNIQUE = {unique!r}\nFILES = {FILES!r}\nPROD = {prod}\nTID = {tids[0]}\n"
+                    f"PENDING = {str(tmp_path / 'pending.jsonl')!r}\n" + RECORDS, user=None)  # fmt: skip
+    assert sent > 3
+    manager.call("Page.enable")
+    manager.call("Page.navigate", url=f"{portal_url}/DIRAC/s:/g:ctao_prodmgr/")
+    manager.wait("!!(window.GLOBAL && GLOBAL.APP && GLOBAL.APP.isReady && GLOBAL.APP.MAIN_VIEW)",
+                 what="the portal's desktop")  # fmt: skip
+
+    module = _open_dirac_app(manager, "TransformationMonitor")
+    rows = _submit(manager, module, "transformationId", tids, "'TransformationID', 'TransformationName', 'Type'")
+    assert sorted(map(tuple, rows)) == [(tids[0], f"{prod:08d}_Step1_process-{unique}", "Processing"),
+                                        (tids[1], f"{prod:08d}_Step2_merge-{unique}", "Merging")], rows
+    screenshot = os.environ.get("CTAODIRAC_PORTAL_SCREENSHOT")
+    if screenshot:
+        _screenshot(manager, str(Path(screenshot).with_name(Path(screenshot).stem + "-transformation-monitor.png")))
+
+    module = _open_dirac_app(manager, "JobMonitor")
+    rows = _submit(manager, module, "JobID", [job], "'JobID', 'JobName', 'Owner'")
+    assert rows == [[job, f"portal-{unique}", "prodmgr"]], rows
+
+    # DIRAC's Monitoring plots are its Accounting app's "Monitoring" reports: a plot of the failure agent's
+    # decisions by class over the last day, requested as the app does when it loads a saved plot
+    module = _open_dirac_app(manager, "Accounting")
+    params = {"typeName": "FailureDecisions", "plotName": "NumberOfDecisions", "grouping": "Class",
+              "timeSelector": 86400}  # fmt: skip
+    manager.js(f"{module}.cmbReportType.setValue('Monitoring');"
+               f" {module}.__generatePlot(null, {{params: {json.dumps(params)}, reportType: 'Monitoring'}}); true")
+    image = manager.wait("(function(){var i = Array.from(document.images).filter(i => /Monitoring\\/getPlotImg/"
+                         ".test(i.src)).pop(); return i && i.complete && {src: i.src, width: i.naturalWidth};})()",
+                         what="the Monitoring plot")  # fmt: skip
+    assert image["width"] > 0, image
+    # with data (coloured bars), not DIRAC's "no data" picture: the Plots tab's measure of the same image
+    img = "Array.from(document.images).filter(i => /Monitoring\\/getPlotImg/.test(i.src)).pop()"
+    coloured = manager.js(PLOT_IMAGES % ("{plotImages: {monitoring: {el: {dom: %s}}}, plotStates: {}}" % img))
+    assert coloured["monitoring"]["coloured"] > 300, coloured
+    answer = manager.js(FETCH % json.dumps(image["src"]))
+    assert (answer["status"], answer["type"], answer["head"]) == (200, "image/png", PNG_SIGNATURE), answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -123,3 +124,16 @@ def test_the_portal_serves_https_with_the_standard_ssl_module_and_lists_the_prod
     assert web["SSLProtocol"] == "PROTOCOL_TLS_SERVER"
     assert web["HTTPS"]["Port"] == portal.https_port(inst)
     assert web["Schema"]["Applications"]["Production Monitor"] == "CTAODIRAC.ProductionMonitor"
+
+
+def test_every_app_of_the_menu_exists():
+    """Each menu entry names an app with a class file (WebAppDIRAC has no DIRAC.Monitoring: its Accounting app)."""
+    import CTAODIRAC
+    import WebAppDIRAC
+
+    static = {"DIRAC": Path(WebAppDIRAC.__file__).parent / "WebApp" / "static" / "DIRAC",
+              "CTAODIRAC": Path(CTAODIRAC.__file__).parent / "WebApp" / "static" / "CTAODIRAC"}  # fmt: skip
+    for entry, app in portal.APPLICATIONS.items():
+        extension, name = app.split(".")
+        assert (static[extension] / name / "classes" / f"{name}.js").is_file(), entry
+    assert portal.APPLICATIONS["Monitoring"] == "DIRAC.Accounting"

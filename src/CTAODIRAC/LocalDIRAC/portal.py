@@ -28,7 +28,8 @@ APPLICATIONS = {
     "Transformation Monitor": "DIRAC.TransformationMonitor",
     "Job Monitor": "DIRAC.JobMonitor",
     "Job Summary": "DIRAC.JobSummary",
-    "Monitoring": "DIRAC.Monitoring",
+    # WebAppDIRAC has no DIRAC.Monitoring app: its Accounting app draws the Monitoring plots too (Reports: Monitoring)
+    "Monitoring": "DIRAC.Accounting",
     "Request Monitor": "DIRAC.RequestMonitor",
     "File Catalog": "DIRAC.FileCatalog",
     "Configuration Manager": "DIRAC.ConfigurationManager",

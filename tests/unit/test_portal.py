@@ -51,6 +51,7 @@ def test_rows_carry_files_per_status_progress_and_the_failure_agents_counts():
         {"TransformationID": 5, "Kind": "retry", "Decisions": 3, "Files": 3},
         {"TransformationID": 5, "Kind": "give-up", "Decisions": 1, "Files": 1},
         {"TransformationID": 5, "Kind": "avoid-site", "Decisions": 2, "Files": 2},
+        {"TransformationID": None, "Kind": "complete-production", "Decisions": 1, "Files": 0},  # a production's
     ]
     data = assemble(productions, transformations, counters, summary)
     rows = {r["TransformationID"]: r for r in data["transformations"]}

@@ -102,10 +102,13 @@ def assemble(productions: list[dict[str, Any]], transformations: list[dict[str, 
     """The page's rows from what the four calls returned (pure: no DIRAC call)."""
     files: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for attrs, count in counters:
-        files[int(attrs["TransformationID"])][attrs["Status"]] += int(count)
+        if attrs.get("TransformationID") is not None:
+            files[int(attrs["TransformationID"])][attrs["Status"]] += int(count)
     failed: dict[int, int] = defaultdict(int)
     given_up: dict[int, int] = defaultdict(int)
     for row in summary:
+        if row.get("TransformationID") is None:  # a decision about a production (e.g. complete-production)
+            continue
         tid = int(row["TransformationID"])
         if row["Kind"] in FAILURE_ACTIONS:
             failed[tid] += int(row["Decisions"] or 0)

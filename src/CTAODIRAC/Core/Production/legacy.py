@@ -532,9 +532,10 @@ def _name(step: LegacyStep) -> str:
 
 
 def _extra(config: LegacyJobConfig) -> dict[str, Any]:
-    extra = {key: value for key, value in (config.model_extra or {}).items() if key not in METADATA_SOURCE_KEYS}
-    extra.pop("n_shower", None) if config.type in ("MCSimulation", "SimPipe") else None
-    return extra
+    """The ``job_config`` keys that are neither metadata nor a native setting (a simulation's ``n_shower`` is
+    its ``showers``)."""
+    carried = METADATA_SOURCE_KEYS + (("n_shower",) if LEGACY_TYPES[config.type.lower()].simulation else ())
+    return {key: value for key, value in (config.model_extra or {}).items() if key not in carried}
 
 
 #: Output keys CTADIRAC copies from a processing step's input (inherited when the input is not known offline).

@@ -80,6 +80,11 @@ tasks = TransformationClient().getTransformationTasks({"TransformationID": TID})
 result = [(t["TaskID"], t["ExternalID"]) for t in tasks]
 """
 
+PENDING_REQUEST = """
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+result = JobMonitoringClient().getJobParameter(JOB, "PendingRequest")["Value"].get("PendingRequest")
+"""
+
 JOB_STATE = """
 from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
 result = JobMonitoringClient().getJobsStates([JOB])["Value"][JOB]
@@ -447,17 +452,18 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     assert replicate["target"] == "CTAO-Local-SE" and replicate["files"] == [output]
     assert request["operations"][-1]["arguments"]["statusDict"] == dict.fromkeys(result["lfns"], "Processed")
 
-    # the SE is back: DIRAC's RequestExecutingAgent moves the output, then sets the inputs Processed
-    # Stopped once the request is done and stored: DIRAC would then "finalize" a request of a job by writing the
-    # job parameter PendingRequest, which DIRAC 9.1 keeps in OpenSearch. None runs here: the finalization would
-    # fail (10 tries, 10 s apart) and the agent put the request back as it found it, Waiting, to be done again
-    # next cycle (harmless: the output is where it belongs and Processed stays Processed). docs/job-side.md says so.
-    done = f"request is done {request['name']}"
+    # the SE is back: DIRAC's RequestExecutingAgent moves the output, then sets the inputs Processed, then
+    # "finalizes" the request of the job: it writes the job parameter PendingRequest (kept in OpenSearch, which the
+    # local DIRAC runs) and leaves the job Done
+    done = "request is finalized"
     run = control.run_agent(dirac.inst, "RequestManagement/RequestExecutingAgent", cycles=1,
                             options=["MinProcess=1", "MaxProcess=2"], until=done)
     assert done in run.output, run.output[-4000:]
     (after,) = dirac.py(f"JOB = {result['job_id']}\n" + REQUESTS)
     assert after["status"] == "Done" and {op["status"] for op in after["operations"]} == {"Done"}, after
+    assert dirac.py(f"JOB = {result['job_id']}\n" + JOB_STATE)["Status"] == "Done"
+    pending = dirac.py(f"JOB = {result['job_id']}\n" + PENDING_REQUEST)
+    assert pending and "Done" in str(pending), pending  # the request's digest, as finalized
     replicas = dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
                         f"result = FileCatalogClient().getReplicas({output!r})['Value']['Successful']")
     assert list(replicas[output]) == ["CTAO-Local-SE"]

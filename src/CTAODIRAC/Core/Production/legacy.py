@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .builder import DatasetResolver, build_plan
-from .errors import Issue, KeyPath, ProductionSpecError, SpecLinkError, SpecValidationError
+from .errors import Issue, KeyPath, ProductionSpecError, SpecLinkError
 from .graph import find_cycle, topological_order
 from .metaquery import (
     LINK_OPERATORS,
@@ -36,7 +36,7 @@ from .metaquery import (
 )
 from .models import DEFAULT_SIMULATION_OUTPUTS, NAME_PATTERN, TS_PLUGINS, ProductionFile
 from .plan import Plan
-from .validation import issues_from_validation_error
+from .validation import validated
 
 __all__ = ["DATA_LEVELS", "LEGACY_TYPES", "LegacyTranslation", "build_legacy_plan", "legacy_to_native"]
 
@@ -142,7 +142,8 @@ class _Legacy(BaseModel):
 
 
 class LegacyJobConfig(BaseModel):
-    """``job_config`` of a legacy step. Keys other than these are accepted and kept in the plan (no DIRAC call uses them)."""
+    """``job_config`` of a legacy step. Keys other than these are accepted and kept in the plan (no DIRAC call
+    uses them)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
@@ -420,10 +421,7 @@ def legacy_to_native(
 ) -> LegacyTranslation:
     """Validate a legacy document (plain data) and translate it into a native production file, by CTADIRAC's
     rules (see the module docstring). Errors carry legacy key paths."""
-    try:
-        legacy = LegacyFile.model_validate(data)
-    except ValidationError as exc:
-        raise SpecValidationError(issues_from_validation_error(exc, data, LegacyFile)) from None
+    legacy = validated(LegacyFile, data)
     name = re.sub(r"[^A-Za-z0-9_.+-]", "_", production_name).lstrip("_.+-") or "legacy"
 
     by_id: dict[int, tuple[int, LegacyStep]] = {}
@@ -501,12 +499,7 @@ def build_legacy_plan(
     (:func:`legacy_to_native`), then planned by the native builder, as every format is."""
     translation = legacy_to_native(data, production_name=production_name, dataset_resolver=dataset_resolver)
     try:
-        try:
-            spec = ProductionFile.model_validate(translation.native)
-        except ValidationError as exc:
-            raise SpecValidationError(
-                issues_from_validation_error(exc, translation.native, ProductionFile)
-            ) from None
+        spec = validated(ProductionFile, translation.native)
         plan = build_plan(spec, source=source, dataset_resolver=dataset_resolver)
     except ProductionSpecError as exc:
         raise exc.with_issues(

@@ -20,7 +20,7 @@ from .legacy import LegacyTranslation, build_legacy_plan, legacy_to_native
 from .models import ProductionFile
 from .plan import Plan
 from .source import SourceDocument, parse_document
-from .validation import issues_from_validation_error
+from .validation import issues_from_validation_error, validated
 
 __all__ = ["SourceDocument", "detect_format", "load_plan", "load_spec", "parse_document", "translate_legacy"]
 
@@ -68,14 +68,11 @@ def load_plan(
     """
     if text is None and path is not None and is_cwl(path):  # --- CWL files (docs/cwl.md): read by Core.CWL
         return load_cwl_plan(
-            path, inputs=cwl_inputs, filename=filename, dataset_resolver=dataset_resolver, production_name=production_name
+            path, inputs=cwl_inputs, filename=filename, dataset_resolver=dataset_resolver,
+            production_name=production_name,
         )
-    if text is None:
-        if path is None:
-            raise TypeError("give a path or a text")
-        text = _read(path)
-    name = filename or (str(path) if path is not None else None)
-    document = parse_document(text, name)
+    document = _document(path, text, filename)
+    name = document.filename
     try:
         if detect_format(document.data) == "legacy":
             return build_legacy_plan(
@@ -84,10 +81,7 @@ def load_plan(
                 production_name=production_name or _legacy_name(name),
                 dataset_resolver=dataset_resolver,
             )
-        try:
-            spec = ProductionFile.model_validate(document.data)
-        except ValidationError as exc:
-            raise SpecValidationError(issues_from_validation_error(exc, document.data, ProductionFile)) from None
+        spec = validated(ProductionFile, document.data)
         plan = build_plan(spec, source=name, dataset_resolver=dataset_resolver)
     except ProductionSpecError as exc:
         raise exc.with_issues(document.locate(exc.issues)) from None
@@ -104,12 +98,8 @@ def translate_legacy(
 ) -> LegacyTranslation:
     """A legacy CTADIRAC file as the equivalent native file (``--to-native``); errors located in the legacy file.
     A file that is not in the legacy format is refused."""
-    if text is None:
-        if path is None:
-            raise TypeError("give a path or a text")
-        text = _read(path)
-    name = filename or (str(path) if path is not None else None)
-    document = parse_document(text, name)
+    document = _document(path, text, filename)
+    name = document.filename
     if detect_format(document.data) != "legacy":
         raise SpecValidationError([Issue(message="not a legacy CTADIRAC file (no top-level ProdSteps): it is"
                                          " already in the native format", file=name)])  # fmt: skip
@@ -118,6 +108,15 @@ def translate_legacy(
                                 dataset_resolver=dataset_resolver)  # fmt: skip
     except ProductionSpecError as exc:
         raise exc.with_issues(document.locate(exc.issues)) from None
+
+
+def _document(path: str | Path | None, text: str | None, filename: str | None) -> SourceDocument:
+    """The parsed document of ``text``, else of the file at ``path``; named ``filename``, else ``path``."""
+    if text is None:
+        if path is None:
+            raise TypeError("give a path or a text")
+        text = _read(path)
+    return parse_document(text, filename or (str(path) if path is not None else None))
 
 
 def _legacy_name(name: str | None) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Issue, KeyPath
+from .errors import Issue, KeyPath, SpecValidationError
 
-__all__ = ["clean_path", "issues_from_validation_error"]
+__all__ = ["clean_path", "issues_from_validation_error", "validated"]
 
 _PATTERN_HELP = {
     r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$": "letters, digits and '_ . + -', starting with a letter or digit",
@@ -199,3 +199,12 @@ def issues_from_validation_error(
             text = "; or ".join(messages)
         issues.append(Issue(message=text + suffix, path=path))
     return issues
+
+
+def validated(model: type[BaseModel], data: Any) -> Any:
+    """``model`` validated from plain ``data``; a validation error becomes a :class:`~.errors.SpecValidationError`
+    whose issues carry key paths (not yet file positions)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecValidationError(issues_from_validation_error(exc, data, model)) from None

@@ -57,7 +57,7 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
                            "payload-fails", "output-se-banned"}, chaos["faults"]
         assert sum(chaos["agent_restarts"].values()) >= 3, chaos["agent_restarts"]
         # the failure agent classified every job a fault failed as the fault's class
-        assert chaos["misclassified"] == 0, chaos["confusion"]
+        assert chaos["misclassified"] == 0, (chaos["confusion"], chaos["misclassified_jobs"])
         for klass in ("software", "application", "input-data", "infrastructure"):
             assert chaos["confusion"].get(klass, {}).get(klass, 0) >= 1, (klass, chaos["confusion"])
         # the bad site got jobs, and was banned for their files

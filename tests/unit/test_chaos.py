@@ -10,6 +10,7 @@ from CTAODIRAC.LocalDIRAC.chaos import (
     Injector,
     PlannedFault,
     confusion,
+    failed_for_lost_input,
     hidden_bin,
     output_problems,
     plan_faults,
@@ -55,6 +56,32 @@ def test_confusion_table_counts_injected_against_decided():
     text = render_confusion(table)
     assert text.splitlines()[0].split()[-4:] == ["application", "infrastructure", "none", "software"]
     assert "software" in text.splitlines()[-1] and text.splitlines()[-1].split()[1:] == ["1", "0", "0", "1"]
+
+
+LOSSES = {"/a": [(1000.0, 1060.0)], "/gone": [(0.0, float("inf"))]}
+
+
+def _history(resolution_at, payload_at=None):
+    records = [("Job accepted", resolution_at - 30), ("Job Initialization", resolution_at - 1),
+               ("Input Data Resolution", resolution_at)]
+    return records + ([("Application", payload_at)] if payload_at is not None else [])
+
+
+def test_a_job_failed_for_a_lost_input_when_its_input_resolution_ran_while_the_input_was_lost():
+    # resolution during the loss, no payload: the download failed
+    assert failed_for_lost_input(["/a"], LOSSES, _history(1020.0), ended=1025.0)
+    # an input lost for good: always
+    assert failed_for_lost_input(["/b", "/gone"], LOSSES, _history(5000.0), ended=5005.0)
+    # resolved before the loss and its payload started: it had its inputs and failed for something else (e.g. the
+    # bad site's watchdog) even though it ended while the input was lost
+    assert not failed_for_lost_input(["/a"], LOSSES, _history(990.0, payload_at=992.0), ended=1030.0)
+    # resolved well after the input came back: not the loss
+    assert not failed_for_lost_input(["/a"], LOSSES, _history(1200.0), ended=1205.0)
+    # no lost input at all
+    assert not failed_for_lost_input(["/b"], LOSSES, _history(1020.0), ended=1025.0)
+    # a job that never reached a job wrapper (no resolution record): by when it ended
+    assert failed_for_lost_input(["/a"], LOSSES, [("Job accepted", 1001.0)], ended=1030.0)
+    assert not failed_for_lost_input(["/a"], LOSSES, [("Job accepted", 1101.0)], ended=1130.0)
 
 
 def _file(tid, lfn, status, task=1):

@@ -147,6 +147,33 @@ def confusion(expected: dict[int, str], decided: dict[int, str]) -> dict[str, di
     return table
 
 
+#: Seconds of clock and reporting slack around a loss (a job's records and the injector share this machine's clock).
+LOSS_SLACK = 10.0
+
+
+def failed_for_lost_input(inputs: Iterable[str], losses: dict[str, list[tuple[float, float]]],
+                          history: Sequence[tuple[str, float]], ended: float) -> bool:
+    """Whether a failed job failed because one of its ``inputs`` was lost, from what DIRAC recorded of it.
+
+    ``losses``: ``{lfn: [(lost from, back at (inf: never))]}`` in epoch seconds; ``history``: the job's logging
+    records ``(MinorStatus, epoch)`` in order; ``ended``: when it last changed. DIRAC's job wrapper downloads the
+    inputs in its input resolution ("Input Data Resolution"), before the payload ("Application"): a job whose
+    payload started after its last resolution had its inputs, whatever a loss did later (it failed for something
+    else); one whose resolution ran while an input was lost failed for that. A job that never reached a job
+    wrapper failed for the loss if it ended while the input was lost."""
+    windows = [w for lfn in inputs for w in losses.get(lfn, [])]
+    if not windows:
+        return False
+    resolutions = [i for i, (minor, _) in enumerate(history) if minor == "Input Data Resolution"]
+    if not resolutions:
+        return any(start - LOSS_SLACK <= ended <= end + LOSS_SLACK for start, end in windows)
+    last = resolutions[-1]
+    if any(minor == "Application" for minor, _ in history[last + 1:]):
+        return False
+    when = history[last][1]
+    return any(start - LOSS_SLACK <= when <= end + LOSS_SLACK for start, end in windows)
+
+
 def render_confusion(table: dict[str, dict[str, int]]) -> str:
     """The confusion table as text, one row per injected class."""
     columns = sorted({c for row in table.values() for c in row})
@@ -396,7 +423,8 @@ class InjectedFault:
     detail: str = ""
     until: float | None = None  # when an outage ends
     undone: bool = False
-    #: when a lost replica came back (epoch seconds): a job that failed later did not fail for it
+    #: when a replica was lost, and came back (epoch seconds; None: not yet)
+    lost_at: float | None = None
     restored_at: float | None = None
     #: a sick fault whose job was masked by a lost input waits for another job until then (else its plan's grace)
     deadline: float | None = None
@@ -499,6 +527,7 @@ class Injector:
             if lfn is None:
                 return
             fault.lfns = [lfn]
+            fault.lost_at = time.time()
             fault.detail = ", ".join(self._lose(lfn))
             fault.until = elapsed + self.settings.outage
             self._applied(fault, elapsed, lfns=[lfn], ses=fault.detail, until=round(fault.until, 1))
@@ -709,6 +738,12 @@ def _walk_store(directory: Path, root: str) -> set[str]:
     return {"/" + str(path.relative_to(directory)) for path in base.rglob("*") if path.is_file()}
 
 
+def _history(monitoring: Any, job: int) -> list[tuple[str, float]]:
+    """The job's logging records as ``(MinorStatus, epoch)``, in order (empty when unreadable)."""
+    res = monitoring.getJobLoggingInfo(job)
+    return [(str(row[1]), _epoch(row[3])) for row in res["Value"]] if res["OK"] else []
+
+
 def _epoch(value: Any) -> float:
     """Epoch seconds of a DIRAC UTC time (a datetime or its text); 0 when unknown."""
     from datetime import UTC, datetime
@@ -790,13 +825,14 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     # the injected faults against the agent's classification
     expected = injector.expected()
     killed = {job for f in injector.faults if f.planned.kind == "kill-pilot" for job in f.jobs}
-    # a lost input fails its job in the job wrapper's input resolution, before anything a site could break: a
-    # job with a lost input that failed while it was lost (before it came back) failed for that
-    lost: dict[str, float] = {lfn: float("inf") for lfn in lost_for_good}
+    # a job with a lost input failed for it if its input resolution ran while the input was lost (DIRAC's
+    # logging records of the job say when; see failed_for_lost_input)
+    losses: dict[str, list[tuple[float, float]]] = {lfn: [(0.0, float("inf"))] for lfn in lost_for_good}
     for f in injector.faults:
-        if f.planned.kind == "replica-lost":
+        if f.planned.kind == "replica-lost" and f.lost_at is not None:
             for f_lfn in f.lfns:
-                lost[f_lfn] = float("inf") if f.restored_at is None else f.restored_at
+                back = float("inf") if f.restored_at is None else f.restored_at
+                losses.setdefault(f_lfn, []).append((f.lost_at, back))
     monitoring = JobMonitoringClient()
     groups = [f"{tid:08d}" for tid in ids]
     jobs = monitoring.getJobs({"JobGroup": groups})
@@ -806,15 +842,19 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     summaries = monitoring.getJobsSummary(decided_jobs) if decided_jobs else {"OK": True, "Value": {}}
     ended = {int(j): _epoch(v.get("LastUpdateTime")) for j, v in summaries.get("Value", {}).items()}
     decided: dict[int, str] = {}
+    why: dict[int, dict[str, Any]] = {}
+    histories: dict[int, list[tuple[str, float]]] = {}
     for d in decisions:
         if d["JobID"] is None or d["Kind"] in ("avoid-site", "flush", "complete", "complete-production"):
             continue
         job = int(d["JobID"])
         decided[job] = d["Class"]
         inputs = json.loads(d["FileChanges"] or "{}").get("LFNs", [])
+        why[job] = {"rule": d["Rule"], "reason": d["Reason"], "site": d["Site"], "inputs": inputs}
+        histories[job] = _history(monitoring, job)
         if job in killed:  # killed while its payload ran: its inputs had been read
             continue
-        if any(lfn in lost and ended.get(job, 0.0) <= lost[lfn] + 10 for lfn in inputs):
+        if failed_for_lost_input(inputs, losses, histories[job], ended.get(job, 0.0)):
             expected[job] = "input-data"  # also on a sick worker: the inputs are resolved before the payload runs
         elif job in expected:
             continue
@@ -825,6 +865,13 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     table = confusion(expected, decided)
     misclassified = sum(n for klass, row in table.items() for seen, n in row.items()
                         if klass != "not injected" and seen != klass)  # fmt: skip
+    # each job the agent classified otherwise than its fault, with what DIRAC recorded of it (to find out why)
+    wrong = [{"job": job, "injected": klass, "decided": decided.get(job, "none"), **why.get(job, {}),
+              "at_bad_site": job in bad_jobs, "ended": ended.get(job),
+              "losses": {lfn: losses[lfn] for lfn in why.get(job, {}).get("inputs", []) if lfn in losses},
+              "history": histories.get(job, [])}
+             for job, klass in sorted(expected.items())
+             if klass != "not injected" and decided.get(job, "none") != klass]  # fmt: skip
     summary = injector.summary()
     report = {
         "problems": problems,
@@ -832,6 +879,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         "agent_restarts": summary["agent_restarts"],
         "confusion": table,
         "misclassified": misclassified,
+        "misclassified_jobs": wrong,
         "decisions": kinds,
         "retries": kinds.get("retry", 0),
         "site_bans": kinds.get("avoid-site", 0),
@@ -846,6 +894,10 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     lines.append(f"jobs at the bad site: {len(bad_jobs)}")
     lines.append("failed jobs: injected class (rows) against the failure agent's class (columns):")
     lines.append(render_confusion(table) if table else "  (no failed job)")
+    for w in wrong:
+        lines.append(f"  job {w['job']}: injected {w['injected']}, decided {w['decided']} (rule {w.get('rule')}: "
+                     f"{w.get('reason')}; site {w.get('site')})")
+        lines += [f"    {minor} at {when:.1f}" for minor, when in w["history"]]
     lines.append("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     lines.append(f"given up: {len(given_up)} file(s)" + "".join(f"\n  {g}" for g in report["given_up"]))
     lines.append("checks: " + ("all passed" if not problems else f"{len(problems)} problem(s)"))

@@ -20,10 +20,10 @@ from typing import Any, Literal, NoReturn
 from DIRAC import gLogger
 
 from CTAODIRAC.Core.exitcodes import EXIT_INPUT, EXIT_PAYLOAD, EXIT_SOFTWARE, EXIT_UPLOAD
-from CTAODIRAC.Core.JobSide import send_once
+from CTAODIRAC.Core.JobSide import SEND_PAUSES, send_once
 
 __all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_SOFTWARE", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
-           "missing_locally", "store_output"]
+           "missing_locally", "set_metadata", "store_output", "withdraw_outputs"]
 
 StoreResult = Literal["registered", "failover", "failed"]
 
@@ -52,13 +52,15 @@ def missing_locally(names: Iterable[str]) -> list[str]:
 
 def store_output(failover: Any, catalog: Any, local_path: str, lfn: str, se: str,
                  failover_ses: Iterable[str] = (), metadata: Mapping[str, Any] | None = None,
-                 log: Any = gLogger) -> StoreResult:
+                 log: Any = gLogger, pause: Callable[[float], None] = time.sleep,
+                 remover: Any = None) -> StoreResult:
     """Upload ``local_path`` to ``se`` and register it at ``lfn`` (``failover``: a DIRAC FailoverTransfer),
     then set its file ``metadata`` (``catalog``: a FileCatalogClient).
 
     ``registered``: stored, registered and its metadata set. ``failover``: the upload to ``se`` failed and
     the file went to one of ``failover_ses`` (registered there, its metadata set) with a request (in
-    ``failover``) that moves it later. ``failed``: nothing usable (or the metadata could not be set).
+    ``failover``) that moves it later. ``failed``: nothing usable: a file stored whose metadata could not be set
+    (the catalog failing for longer than :data:`SEND_PAUSES`) is withdrawn again (:func:`withdraw_outputs`).
     """
     name = Path(local_path).name
     absolute = str(Path(local_path).resolve())
@@ -75,12 +77,56 @@ def store_output(failover: Any, catalog: Any, local_path: str, lfn: str, se: str
             log.error("Output could not be stored", lfn)
             return "failed"
         stored = "failover"
-    if metadata:  # in failover too: the file is registered (at the failover SE), and children select by metadata
-        meta = catalog.setMetadata(lfn, dict(metadata))
-        if not meta["OK"]:
-            log.error("Could not set the metadata of", f"{lfn}: {meta['Message']}")
-            return "failed"
+    # in failover too: the file is registered (at the failover SE), and children select by metadata
+    if metadata and not set_metadata(catalog, lfn, metadata, log, pause):
+        withdraw_outputs([lfn], log, pause, remover)
+        return "failed"
     return stored
+
+
+def set_metadata(catalog: Any, path: str, metadata: Mapping[str, Any], log: Any = gLogger,
+                 pause: Callable[[float], None] = time.sleep) -> bool:
+    """Set the catalog ``metadata`` of ``path`` (a file or a directory), tried again after each of
+    :data:`SEND_PAUSES` while the catalog fails (its database restarting fails a call or two)."""
+    for wait in (*SEND_PAUSES, None):
+        res = catalog.setMetadata(path, dict(metadata))
+        if res["OK"]:
+            return True
+        log.warn("Could not set the metadata of", f"{path}: {res['Message']}")
+        if wait is None:
+            return False
+        pause(wait)
+    return False
+
+
+def withdraw_outputs(lfns: Iterable[str], log: Any = gLogger, pause: Callable[[float], None] = time.sleep,
+                     remover: Any = None) -> list[str]:
+    """Remove the outputs a failing job stored (every replica and the catalog entry), before it ends Failed: the
+    retry of its inputs makes them again, so left there they would be orphans, and a child transformation that
+    selects its inputs by metadata would process them twice. Tried again after each of :data:`SEND_PAUSES` while
+    DIRAC fails; ``remover``: a DIRAC DataManager (made when None). Returns the LFNs still there (logged)."""
+    left = sorted(set(lfns))
+    if not left:
+        return []
+    if remover is None:
+        from DIRAC.DataManagementSystem.Client.DataManager import DataManager
+
+        remover = DataManager()
+    for wait in (*SEND_PAUSES, None):
+        res = remover.removeFile(left, force=True)  # force: one a lost answer removed already is gone
+        if res["OK"]:
+            failed = res["Value"].get("Failed", {})
+            for lfn, why in failed.items():
+                log.warn("Could not remove the output", f"{lfn}: {why}")
+            left = sorted(failed)
+        else:
+            log.warn("Could not remove the outputs", res["Message"])
+        if not left or wait is None:
+            break
+        pause(wait)
+    for lfn in left:
+        log.error("Output left behind by the failed job", lfn)
+    return left
 
 
 def commit_request(failover: Any, job: int, log: Any = gLogger, pause: Callable[[float], None] = time.sleep) -> bool:

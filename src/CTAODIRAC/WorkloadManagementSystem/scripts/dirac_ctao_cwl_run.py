@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 from DIRAC import gLogger
 from DIRAC.Core.Base.Script import Script
@@ -40,7 +41,9 @@ from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     fail,
     job_id as current_job_id,
     missing_locally,
+    set_metadata,
     store_output,
+    withdraw_outputs,
 )
 
 COMMAND = "dirac-ctao-cwl-run"
@@ -128,37 +131,38 @@ def main() -> None:
             fields = catalog.fields()
         except CatalogError as exc:
             fail(report, EXIT_UPLOAD, f"Failed to upload output data: {exc}", "Uploading Output Data")
+
+        def give_up(status: str) -> NoReturn:
+            """Fail the job, first withdrawing the outputs it stored (its retry makes them again)."""
+            withdraw_outputs([item["lfn"] for item in stored], log)
+            fail(report, EXIT_UPLOAD, status, "Uploading Output Data")
+
         for upload in uploads:
             directory = str(PurePosixPath(upload.lfn).parent)
             exists = fc.exists(upload.lfn)
             if not exists["OK"] or exists["Value"]["Successful"].get(upload.lfn):
                 reason = exists.get("Message") or "it is already in the catalog"
-                fail(report, EXIT_UPLOAD, f"Failed to upload output data: {upload.lfn}: {reason}",
-                     "Uploading Output Data")
+                give_up(f"Failed to upload output data: {upload.lfn}: {reason}")
             made = fc.createDirectory(directory)
             held = fc.getDirectoryUserMetadata(directory) if made["OK"] else made
             if not held["OK"]:
-                fail(report, EXIT_UPLOAD, f"Failed to upload output data: {directory}: {held['Message']}",
-                     "Uploading Output Data")
+                give_up(f"Failed to upload output data: {directory}: {held['Message']}")
             plan = metadata_plan(upload.metadata, fields["directory"], fields["file"], held["Value"])
             if plan.conflicts:
-                fail(report, EXIT_UPLOAD, f"Output metadata conflict in {directory}: {'; '.join(plan.conflicts)}",
-                     "Uploading Output Data")
+                give_up(f"Output metadata conflict in {directory}: {'; '.join(plan.conflicts)}")
             try:
                 if plan.declare_file or plan.declare_directory:
                     catalog.ensure_fields(directory=plan.declare_directory, file=plan.declare_file)
                     fields = catalog.fields()
             except CatalogError as exc:
-                fail(report, EXIT_UPLOAD, f"Failed to upload output data: {exc}", "Uploading Output Data")
+                give_up(f"Failed to upload output data: {exc}")
             if plan.directory:
-                res = fc.setMetadata(directory, plan.directory)
-                if not res["OK"]:
-                    fail(report, EXIT_UPLOAD, f"Failed to upload output data: metadata of {directory}: "
-                         f"{res['Message']}", "Uploading Output Data")
+                if not set_metadata(fc, directory, plan.directory, log):
+                    give_up(f"Failed to upload output data: metadata of {directory} could not be set")
             # a failover copy is registered at once at its failover SE and gets its file metadata there too
             result = store_output(failover, fc, upload.path, upload.lfn, upload.se, failover_ses, plan.file, log)
             if result == "failed":
-                fail(report, EXIT_UPLOAD, f"Failed to upload output data: {upload.lfn}", "Uploading Output Data")
+                give_up(f"Failed to upload output data: {upload.lfn}")
             stored.append({"output": upload.output, "lfn": upload.lfn, "se": upload.se, "status": result,
                            "metadata": upload.metadata})
         if any(item["status"] == "failover" for item in stored):

@@ -43,6 +43,7 @@ from CTAODIRAC.WorkloadManagementSystem.Client.JobSideUtilities import (
     job_id as current_job_id,
     missing_locally,
     store_output,
+    withdraw_outputs,
 )
 
 
@@ -153,12 +154,14 @@ def main() -> None:
     report.setJobStatus(minorStatus="Uploading Output Data", sendFlag=True)
     failover = FailoverTransfer()
     registered = in_failover = 0
+    written: list[str] = []
     for name in outputs:
         lfn = output_lfn(config, task_id, name)
         meta = file_metadata(config, input_meta, run_number)
         stored = store_output(failover, fc, name, lfn, config.output_se, config.failover_ses, meta, log)
         if stored == "failed":
             break
+        written.append(lfn)
         if stored == "registered":
             registered += 1
         else:
@@ -166,7 +169,8 @@ def main() -> None:
 
     # 4. the inputs' fate
     fate = input_fates(True, len(outputs), registered, in_failover)
-    if fate == "Untouched":
+    if fate == "Untouched":  # the outputs stored before one failed go too: the retry makes them all again
+        withdraw_outputs(written, log)
         fail(report, EXIT_UPLOAD, "Failed to upload output data", "Uploading Output Data")
     file_report = FileReport()
     for lfn in lfns:

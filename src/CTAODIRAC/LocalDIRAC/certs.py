@@ -44,6 +44,25 @@ def _key_and_csr(key: Path, csr: Path, subject: str) -> None:
     key.chmod(0o400)
 
 
+def issue_host_certificate(inst: Instance, directory: Path, cn: str, dns_names: list[str]) -> Path:
+    """A host certificate (``hostcert.pem``, ``hostkey.pem`` in ``directory``) of another host, signed by the
+    instance's CA: DN ``host_dn(cn)``, SAN ``cn``, ``dns_names`` and 127.0.0.1 (e.g. a VM's, docs/operations.md)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert = directory / "hostcert.pem"
+    ext = directory / "host.ext"
+    names = ",".join(f"DNS:{name}" for name in dict.fromkeys([cn, *dns_names]))
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        f"extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={names},IP:127.0.0.1\n"
+    )
+    csr = directory / "host.csr"
+    _key_and_csr(directory / "hostkey.pem", csr, host_dn(cn))
+    _sign(inst, csr, cert, ext)
+    csr.unlink()
+    ext.unlink()
+    return cert
+
+
 def ensure_certificates(inst: Instance, hostname: str) -> list[str]:
     """Make whatever certificate is missing; return what was made."""
     made: list[str] = []

@@ -56,6 +56,8 @@ MONITORING_TYPES = (
 #: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.
 JOB_WRAPPER_CHECKING = {"CheckingTime": 10, "MinCheckingTime": 10}
 SANDBOX_SE = "ProductionSandboxSE"
+#: Seconds after which every process of the instance reads the CS again (etc/dirac.cfg; DIRAC's default: 300).
+CS_REFRESH_TIME = 20
 SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
 
 
@@ -339,7 +341,9 @@ def local_cfg(inst: Instance, ident: Identity) -> CFG:
             "DIRAC": {
                 "VirtualOrganization": VO,
                 "Hostname": ident.hostname,
-                "Configuration": {"Servers": inst.cs_url(), "Name": CS_NAME},
+                # RefreshTime: every process reads the CS again after this many seconds (DIRAC's default 300), so that
+                # e.g. a host registered with dirac-admin-add-host is known to the services soon (docs/operations.md)
+                "Configuration": {"Servers": inst.cs_url(), "Name": CS_NAME, "RefreshTime": CS_REFRESH_TIME},
                 "Security": {"CALocation": str(inst.ca_dir)},
             },
             "DiracX": {"DisabledVOs": VO},

@@ -11,7 +11,8 @@ VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
 
 DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
               build-essential openssl ca-certificates procps git unzip util-linux
-              chromium libnss3-tools)  # the portal's browser test: headless Chromium, certutil/pk12util (NSS)
+              chromium libnss3-tools  # the portal's browser test: headless Chromium, certutil/pk12util (NSS)
+              runit)  # runsvdir/runsv/sv: the agents of the data-centre VM host (docs/operations.md)
 # the local OpenSearch node (see below): Java 17 and Maven, unless there already
 command -v java >/dev/null 2>&1 || DEB_PACKAGES+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || DEB_PACKAGES+=(maven)

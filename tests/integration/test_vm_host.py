@@ -145,7 +145,16 @@ def test_the_agent_on_a_vm_under_runit_acts_survives_a_kill_and_takes_cs_changes
     assert second["Owner"].split(":")[1] == str(new_pid), (second, new_pid)  # the process runit runs
     assert vm.sv_status(component) == ("run", new_pid)
 
-    # 4. stopping the VM stops exactly its processes
+    # 4. an upgrade: the wheel in a new version directory, pro moved to it, the components restarted by runit
+    old_version = vm.pro.resolve()
+    cycles = _cycles(log)
+    new_version = vm.upgrade(CHECKOUT)
+    assert new_version != old_version and vm.pro.resolve() == new_version.resolve() and old_version.is_dir()
+    state, upgraded_pid = vm.sv_status(component)
+    assert state == "run" and upgraded_pid != new_pid
+    _wait("a cycle after the upgrade", lambda: _cycles(log) > cycles, 60, log)
+
+    # 5. stopping the VM stops exactly its processes
     vm.stop()
     assert vm.runsvdir_pid() is None
-    assert not Path(f"/proc/{new_pid}").exists()
+    assert not Path(f"/proc/{upgraded_pid}").exists()

@@ -202,6 +202,9 @@ class VMHost:
         python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
         version = wheel.name.split("-")[1]
         target = self.versions / f"v{version}-{int(time.time())}"
+        while target.exists():
+            time.sleep(1)
+            target = self.versions / f"v{version}-{int(time.time())}"
         self.versions.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, SSL_CERT_FILE=os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
         steps = (
@@ -386,6 +389,24 @@ class VMHost:
         if not match:
             return "unknown", None
         return match.group(1), int(match.group(2)) if match.group(2) else None
+
+    def restart(self, component: str, timeout: float = 60) -> int:
+        """``sv -w T restart startup/<System>_<Name>`` (an agent's ``control/t`` asks it to stop at the end of its
+        cycle; runsv starts it again); the new pid."""
+        proc = subprocess.run(["sv", "-w", str(int(timeout)), "restart", str(self.service_dir(component))],
+                              capture_output=True, text=True, env=self.environment())
+        state, pid = self.sv_status(component)
+        if proc.returncode != 0 or state != "run" or pid is None:
+            raise VMHostError(f"sv restart {component}: {proc.stdout.strip()} {proc.stderr.strip()} (now {state})")
+        return pid
+
+    def upgrade(self, checkout: Path) -> Path:
+        """A new version: the wheel built again and installed in a new ``versions/`` directory, ``pro`` moved to
+        it, every component restarted. Returns the new version directory (the old one is kept to go back)."""
+        target = self.install_software(self.build_wheel(checkout, self.root / "wheels"), checkout)
+        for service in sorted(self.startup.glob("*")):
+            self.restart(service.name.replace("_", "/", 1))
+        return target
 
     def stop(self, timeout: float = 30) -> bool:
         """Stop every component (``sv force-stop``: DIRAC's ``control/t`` asks an agent to stop at the end of its

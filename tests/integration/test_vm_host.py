@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from diraccfg import CFG
 from test_failure_agent import JOB_STATES, SETUP, STALLED, TASKS, _walk  # the same transformation and job walk
 
 from CTAODIRAC.LocalDIRAC import control
@@ -76,17 +77,23 @@ def _cycles(log: Path, mode: str = "") -> int:
     return log.read_text(errors="replace").count(f"Cycle done ({mode}" if mode else "Cycle done (")
 
 
+UNIQUE = uuid.uuid4().hex[:8]
+#: The agent is installed under an instance name of its own (-m FailureManagementAgent): its own CS section, which
+#: the test changes, and its own high-water mark; other tests' FailureManagementAgent section is never touched.
+AGENT = f"FailureManagementAgent{UNIQUE}"
+COMPONENT = f"Transformation/{AGENT}"
+
+
 @pytest.fixture(scope="module")
 def vm(local_dirac, tmp_path_factory):
-    host = VMHost(local_dirac, tmp_path_factory.mktemp("vm") / "ctao-vm", name=f"ctao-vm-{uuid.uuid4().hex[:6]}")
+    host = VMHost(local_dirac, tmp_path_factory.mktemp("vm") / "ctao-vm", name=f"ctao-vm-{UNIQUE}")
     yield host
     host.stop()
+    host.unregister((COMPONENT,))  # a reused local DIRAC keeps no trace of the VM in its CS
 
 
 def test_the_agent_on_a_vm_under_runit_acts_survives_a_kill_and_takes_cs_changes(dirac, vm):
-    unique = uuid.uuid4().hex[:8]
-    agent = f"FailureManagementAgent{unique}"
-    component = f"Transformation/{agent}"
+    unique, agent, component = UNIQUE, AGENT, COMPONENT
     world: dict = {}
     thread = threading.Thread(target=_world, args=(dirac, unique, world))
     thread.start()  # the transformation and its jobs are made while the VM is installed
@@ -158,3 +165,9 @@ def test_the_agent_on_a_vm_under_runit_acts_survives_a_kill_and_takes_cs_changes
     vm.stop()
     assert vm.runsvdir_pid() is None
     assert not Path(f"/proc/{upgraded_pid}").exists()
+
+    # 6. and the CS forgets it: its host entry, the agent's section, the ComponentMonitoring URL
+    vm.unregister((component,))
+    cs = CFG().loadFromFile(str(dirac.inst.cs_cfg))
+    assert not cs.isSection(f"Registry/Hosts/{vm.name}") and not cs.isSection(f"Systems/Transformation/Agents/{agent}")
+    assert cs.getOption("Systems/Framework/URLs/ComponentMonitoring") is None

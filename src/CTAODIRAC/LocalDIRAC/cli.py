@@ -217,6 +217,77 @@ def campaign(
     raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
 
 
+vm_app = typer.Typer(
+    help="A second DIRAC host with this extension's agents under runit, installed with DIRAC's own commands against "
+    "the local DIRAC (a data-centre VM; docs/operations.md).",
+    no_args_is_help=True,
+)
+app.add_typer(vm_app, name="vm-host")
+VMDirOption = Annotated[Optional[Path], typer.Option("--dir", help="The VM's directory (default: <root>/vm-host).")]
+VMNameOption = Annotated[str, typer.Option("--name", help="The VM's host name (its certificate's CN).")]
+
+
+def _vm(root: Path | None, directory: Path | None, name: str):
+    from .vmhost import VMHost
+
+    inst = _instance(root)
+    return VMHost(inst, (directory or inst.root / "vm-host").resolve(), name)
+
+
+@vm_app.command("install")
+def vm_install(
+    root: RootOption = None,
+    directory: VMDirOption = None,
+    name: VMNameOption = "ctao-vm1",
+    agent: Annotated[str, typer.Option(help="System/Name of the agent; --module to run a module under that name.")] = (
+        "Transformation/FailureManagementAgent"
+    ),
+    module: Annotated[Optional[str], typer.Option(help="The agent's module (dirac-install-component -m).")] = None,
+    option: Annotated[
+        Optional[list[str]], typer.Option("--option", "-p", help="Option=Value of a new agent section (repeatable).")
+    ] = None,
+) -> None:
+    """Install the VM: wheel, environment, certificate, dirac-configure, runsvdir, ComponentMonitoring, the agent."""
+    from .vmhost import VMHostError
+
+    vm = _vm(root, directory, name)
+    options = dict(item.split("=", 1) for item in option or [])
+    if module:
+        options["Module"] = module
+    try:
+        control.up(vm.inst, say=lambda msg: None)
+        vm.install(control.venv_bin().parent.parent, {agent: options}, say=lambda msg: err.print(f"  {msg}"))
+    except (VMHostError, RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        _fail(exc)
+    err.print(f"[green]VM host {name} up[/] at {vm.root}; its agent's log: {vm.log_file(agent)}")
+
+
+@vm_app.command("status")
+def vm_status(root: RootOption = None, directory: VMDirOption = None, name: VMNameOption = "ctao-vm1") -> None:
+    """runit's status of each component of the VM (sv status); exit 1 unless runsvdir runs."""
+    vm = _vm(root, directory, name)
+    for service in sorted(vm.startup.glob("*")) if vm.startup.is_dir() else []:
+        state, pid = vm.sv_status(service.name.replace("_", "/", 1))
+        out.print(f"{service.name}: {state}" + (f" (pid {pid})" if pid else "") + f"  log: {service / 'log' / 'current'}")
+    raise typer.Exit(0 if vm.runsvdir_pid() else 1)
+
+
+@vm_app.command("stop")
+def vm_stop(
+    root: RootOption = None,
+    directory: VMDirOption = None,
+    name: VMNameOption = "ctao-vm1",
+    unregister: Annotated[bool, typer.Option(help="Also remove the host and its agents' sections from the CS.")] = False,
+) -> None:
+    """Stop the VM's components and its runsvdir (state kept)."""
+    vm = _vm(root, directory, name)
+    err.print("VM host stopped" if vm.stop() else "VM host was not running")
+    if unregister:
+        agents = tuple(p.name.replace("_", "/", 1) for p in vm.startup.glob("*") if not p.name.startswith("Framework_"))
+        vm.unregister(agents)
+        err.print(f"{name} and {', '.join(agents) or 'no agent'} removed from the CS")
+
+
 def main() -> None:
     app()
 

@@ -292,22 +292,42 @@ class VMHost:
         """Set options in the central CS and commit, with ``dirac-configuration-shell`` (its commands on standard
         input: ``cd SECTION``, ``set NAME VALUE``, ``commit``) run by an administrator: the local DIRAC's production
         manager (CSAdministrator; the shell needs a proxy). Returns the shell's output."""
+        for path, value in options.items():
+            if not value or " " in value:
+                raise VMHostError(f"{path}: dirac-configuration-shell sets one word, not {value!r}")
+        return self._cs_shell([("set", path, value) for path, value in options.items()], strict=True)
+
+    def unregister(self, components: tuple[str, ...] = ()) -> str:
+        """Take the host out of the central CS again: its Registry entry, the ComponentMonitoring URL the
+        installation set, the sections of ``components`` (``System/Name``, agents) the installation added."""
+        edits: list[tuple[str, str, str | None]] = [
+            ("rmdir", f"/Registry/Hosts/{self.name}", None),
+            ("rm", "/Systems/Framework/URLs/ComponentMonitoring", None),
+        ]
+        for component in components:
+            system, name = component.split("/")
+            edits.append(("rmdir", f"/Systems/{system}/Agents/{name}", None))
+        return self._cs_shell(edits, strict=False)
+
+    def _cs_shell(self, edits: list[tuple[str, str, str | None]], strict: bool) -> str:
+        """Run ``dirac-configuration-shell`` with ``(verb, /path/name, value)`` edits (set, rm, rmdir), then commit.
+        ``strict``: a section missing on the way is an error."""
         from . import control
 
         lines = []
-        for path, value in options.items():
+        for verb, path, value in edits:
             section, name = path.rsplit("/", 1)
-            if not value or " " in value:
-                raise VMHostError(f"{path}: dirac-configuration-shell sets one word, not {value!r}")
             parts = [part for part in section.split("/") if part]
             # the shell's cd goes one section down at a time
-            lines += [*(f"cd {part}" for part in parts), f"set {name} {value}", *(["cd .."] * len(parts))]
+            lines += [*(f"cd {part}" for part in parts), f"{verb} {name}" + (f" {value}" if value is not None else ""),
+                      *(["cd .."] * len(parts))]  # fmt: skip
         script = "\n".join([*lines, "commit", "quit"]) + "\n"
         env = self.inst.environment("prodmgr")
         env["PATH"] = f"{control.venv_bin()}:{env.get('PATH', '')}"
         proc = subprocess.run(["dirac-configuration-shell"], input=script, env=env, cwd=self.inst.root,
                               capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0 or "failed" in proc.stdout.lower() or "no such section" in proc.stdout:
+        failed = "failed" in proc.stdout.lower() or (strict and "no such section" in proc.stdout)
+        if proc.returncode != 0 or failed:
             raise VMHostError(f"dirac-configuration-shell failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
                               f"{proc.stderr[-2000:]}")
         return proc.stdout

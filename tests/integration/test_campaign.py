@@ -60,8 +60,10 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
         assert chaos["misclassified"] == 0, (chaos["confusion"], chaos["misclassified_jobs"])
         for klass in ("software", "application", "input-data", "infrastructure"):
             assert chaos["confusion"].get(klass, {}).get(klass, 0) >= 1, (klass, chaos["confusion"])
-        # the bad site got jobs, and was banned for their files
-        assert chaos["bad_site_jobs"] >= 1 and chaos["site_bans"] >= 1, chaos
+        # the bad site got jobs, and the agent kept it away from the files of every transformation it failed twice
+        # (whether one was failed twice there is the pilots' race; tests/integration/test_site_bans.py always bans)
+        assert chaos["bad_site_jobs"] >= 1, chaos
+        assert chaos["banned"] == chaos["bans_due"], chaos
         # the one input lost for good was given up; everything else was processed
         assert len(chaos["given_up"]) == 1 and chaos["given_up"][0].endswith("_run000008.toydl0.json"), chaos
         assert len(summary["files_processed_per_step"]) == 29

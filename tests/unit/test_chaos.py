@@ -16,6 +16,7 @@ from CTAODIRAC.LocalDIRAC.chaos import (
     plan_faults,
     received_job,
     render_confusion,
+    site_bans,
     storage_problems,
     submission_kill_delay,
     unaccounted,
@@ -168,3 +169,16 @@ def test_a_sick_fault_whose_pilots_get_no_job_is_skipped_after_its_grace(tmp_pat
     assert injector.faults[0].state == "sick" and pilots.started == 3  # started again while it waits
     injector.tick(1000.0)
     assert injector.faults[0].state == "skipped"
+
+
+def _decision(kind, tid, site, klass="infrastructure"):
+    return {"Kind": kind, "TransformationID": tid, "Site": site, "Class": klass}
+
+
+def test_a_transformation_failed_twice_at_the_bad_site_is_due_a_ban():
+    decisions = [_decision("retry", 3, "Bad"), _decision("retry", 3, "Bad"), _decision("avoid-site", 3, "Bad"),
+                 _decision("retry", 4, "Bad"), _decision("retry", 4, "Good"), _decision("give-up", 5, "Bad"),
+                 _decision("retry", 5, "Bad", "input-data"), _decision("complete", 6, ""),
+                 _decision("retry", 7, "Bad"), _decision("give-up", 7, "Bad")]  # fmt: skip
+    due, banned = site_bans(decisions, "Bad", threshold=2)
+    assert due == [3, 7] and banned == [3]

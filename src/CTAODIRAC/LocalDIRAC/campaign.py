@@ -295,13 +295,12 @@ def submit_with_a_kill(args: Any, campaign: str, settings: Any, chaos_dir: Path,
 def agent_specs(types: str, chaos: bool = False, stalled: bool = False) -> list[Any]:
     """The long-running agents of the campaign (with ``chaos``: the request executor for failover requests, and
     DIRAC's StalledJobAgent when it can work, i.e. with OpenSearch)."""
-    from CTAODIRAC.LocalDIRAC.chaos import AgentSpec
+    from CTAODIRAC.LocalDIRAC.chaos import SITE_BAN_THRESHOLD, AgentSpec
 
     failure_options = ["ReportOnly=False", "MinJobAge=0", f"TransformationTypes={types}"]
     if chaos:  # the bad site is kept away from a transformation's files after its infrastructure failures there
         # and the campaign's first-level transformations (fed by the catalog) are completed too once done
-        # (two failures of a transformation at a site: a pilot killed once at the good site does not ban it)
-        failure_options += ["SiteBanThreshold=2", "SiteBanClasses=infrastructure",
+        failure_options += [f"SiteBanThreshold={SITE_BAN_THRESHOLD}", "SiteBanClasses=infrastructure",
                             "ActOnTransformationsWithoutParents=True"]
     specs = [
         AgentSpec("Transformation/InputDataAgent", 10, [f"TransformationTypes={types}"]),

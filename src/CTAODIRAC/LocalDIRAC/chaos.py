@@ -39,7 +39,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,9 @@ JOB_FAULTS: dict[str, str | None] = {
 CONTROL_FAULTS = ("kill-agent", "restart-mariadb", "kill-service")
 #: The class of every failure at the bad site.
 BAD_SITE_CLASS = "infrastructure"
+#: The failure agent's SiteBanThreshold in a chaos run: two failures of a transformation at a site (a pilot
+#: killed once at the good site does not ban it).
+SITE_BAN_THRESHOLD = 2
 #: Services one of which is killed and restarted (their clients retry; nothing may be lost).
 SERVICES = ("Transformation/TransformationManager", "WorkloadManagement/JobStateUpdate",
             "DataManagement/FileCatalog", "WorkloadManagement/Matcher", "RequestManagement/ReqManager")  # fmt: skip
@@ -172,6 +175,23 @@ def failed_for_lost_input(inputs: Iterable[str], losses: dict[str, list[tuple[fl
         return False
     when = history[last][1]
     return any(start - LOSS_SLACK <= when <= end + LOSS_SLACK for start, end in windows)
+
+
+def site_bans(decisions: Iterable[Mapping[str, Any]], site: str, klass: str = BAD_SITE_CLASS,
+              threshold: int = SITE_BAN_THRESHOLD) -> tuple[list[int], list[int]]:
+    """``(due, banned)``: the transformations with at least ``threshold`` failures of class ``klass`` at ``site``
+    (outcome decisions of the failure agent: retry, give-up, leave), and those the agent made avoid ``site``."""
+    failures: dict[int, int] = {}
+    banned: set[int] = set()
+    for d in decisions:
+        if d["Site"] != site or d["TransformationID"] is None:
+            continue
+        tid = int(d["TransformationID"])
+        if d["Kind"] in ("retry", "give-up", "leave") and d["Class"] == klass:
+            failures[tid] = failures.get(tid, 0) + 1
+        elif d["Kind"] == "avoid-site":
+            banned.add(tid)
+    return sorted(tid for tid, n in failures.items() if n >= threshold), sorted(banned)
 
 
 def render_confusion(table: dict[str, dict[str, int]]) -> str:
@@ -872,6 +892,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
               "history": histories.get(job, [])}
              for job, klass in sorted(expected.items())
              if klass != "not injected" and decided.get(job, "none") != klass]  # fmt: skip
+    due, banned = site_bans(decisions, bad_site)
     summary = injector.summary()
     report = {
         "problems": problems,
@@ -883,6 +904,9 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         "decisions": kinds,
         "retries": kinds.get("retry", 0),
         "site_bans": kinds.get("avoid-site", 0),
+        # transformations failed SITE_BAN_THRESHOLD times at the bad site, and those the agent kept away from it
+        "bans_due": due,
+        "banned": banned,
         "given_up": sorted(f"{tid}:{lfn}" for tid, lfn in given_up),
         "bad_site_jobs": len(bad_jobs),
     }
@@ -891,7 +915,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         lines.append(f"  {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
     lines.append("agents restarted by the supervisor: " + ", ".join(
         f"{name.split('/')[-1]} {n}" for name, n in sorted(summary["agent_restarts"].items()) if n) or "none")
-    lines.append(f"jobs at the bad site: {len(bad_jobs)}")
+    lines.append(f"jobs at the bad site: {len(bad_jobs)}; transformations failed there {SITE_BAN_THRESHOLD} times: "
+                 f"{due or 'none'}, kept away from it: {banned or 'none'}")
     lines.append("failed jobs: injected class (rows) against the failure agent's class (columns):")
     lines.append(render_confusion(table) if table else "  (no failed job)")
     for w in wrong:

@@ -352,11 +352,13 @@ def _children(pid: int) -> list[int]:
 
 
 def running_job(pid: int) -> int | None:
-    """The DIRAC job whose ``dirac-ctao-run-step`` runs under process ``pid`` (a pilot), if any."""
+    """The DIRAC job whose ``dirac-ctao-run-step`` runs its payload under process ``pid`` (a pilot), if any: the
+    step's program is running (a child of the step), so the job has read its inputs and stored no output yet (a
+    pilot killed while its job uploads leaves outputs that only DIRAC's data recovery would remove)."""
     for child in _children(pid):
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"dirac-ctao-run-step" not in cmdline:
+            if b"dirac-ctao-run-step" not in cmdline or not _children(child):
                 continue
             environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
         except OSError:

@@ -163,7 +163,7 @@ def test_the_agent_on_a_vm_under_runit_acts_survives_a_kill_and_takes_cs_changes
 
     # 5. stopping the VM stops exactly its processes
     vm.stop()
-    assert vm.runsvdir_pid() is None
+    assert vm.runsvdir_pid() is None and vm.runsv_processes() == []
     assert not Path(f"/proc/{upgraded_pid}").exists()
 
     # 6. and the CS forgets it: its host entry, the agent's section, the ComponentMonitoring URL

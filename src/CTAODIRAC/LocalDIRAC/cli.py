@@ -285,7 +285,7 @@ def vm_stop(
     if unregister:
         agents = tuple(p.name.replace("_", "/", 1) for p in vm.startup.glob("*") if not p.name.startswith("Framework_"))
         vm.unregister(agents)
-        err.print(f"{name} and {', '.join(agents) or 'no agent'} removed from the CS")
+        err.print(f"{name} removed from the CS (and the sections its installation added)")
 
 
 def main() -> None:

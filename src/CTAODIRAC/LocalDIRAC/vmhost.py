@@ -64,6 +64,13 @@ _IN_VM = 'source "$VM_BASHRC" && exec "$@"'
 _KEPT_ENV = ("HOME", "LANG", "LC_ALL", "TERM", "TMPDIR")
 _SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
+#: Exits 0 when the TransformationManager answers the host (run on the VM, after its bashrc).
+KNOWN_CHECK = (
+    "import sys\nfrom DIRAC.Core.Base.Script import Script\nScript.parseCommandLine(ignoreErrors=True)\n"
+    "from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient\n"
+    "result = TransformationClient().getTransformations({'TransformationID': 0})\n"
+    "print(result.get('Message', 'accepted'))\nsys.exit(0 if result['OK'] else 1)\n"
+)
 #: ``runsvstat DIR...`` as DIRAC's ComponentInstaller parses it (``<dir>: run (pid N) S seconds``), over ``sv``.
 RUNSVSTAT = r"""#!/bin/bash
 # runsvstat for DIRAC's ComponentInstaller: Debian's runit ships only sv. One line per service directory:
@@ -299,13 +306,19 @@ class VMHost:
 
     def unregister(self, components: tuple[str, ...] = ()) -> str:
         """Take the host out of the central CS again: its Registry entry, the ComponentMonitoring URL the
-        installation set, the sections of ``components`` (``System/Name``, agents) the installation added."""
+        installation set, the sections of ``components`` (``System/Name``, agents) the installation added (an
+        agent's section of the templates, e.g. ``Transformation/FailureManagementAgent``, is kept)."""
         edits: list[tuple[str, str, str | None]] = [
             ("rmdir", f"/Registry/Hosts/{self.name}", None),
             ("rm", "/Systems/Framework/URLs/ComponentMonitoring", None),
         ]
+        from .csconfig import system_templates
+
+        templates = system_templates()
         for component in components:
             system, name = component.split("/")
+            if system in templates and templates[system].isSection(f"Agents/{name}"):
+                continue  # a template's own section (other hosts and agents use it): never removed
             edits.append(("rmdir", f"/Systems/{system}/Agents/{name}", None))
         return self._cs_shell(edits, strict=False)
 
@@ -331,6 +344,20 @@ class VMHost:
             raise VMHostError(f"dirac-configuration-shell failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
                               f"{proc.stderr[-2000:]}")
         return proc.stdout
+
+    def wait_until_known(self, timeout: float = 120) -> float:
+        """Wait until the services accept the host (they read the CS again every ``RefreshTime`` seconds after
+        ``dirac-admin-add-host``; before that they answer "Unauthorized query"): a call to the TransformationManager
+        with the host certificate, as the agents make. Returns the seconds waited."""
+        t0 = time.monotonic()
+        while True:
+            proc = self.run(["python", "-c", KNOWN_CHECK, *AS_HOST], check=False, timeout=120)
+            if proc.returncode == 0:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+                raise VMHostError(f"the services do not accept {self.name} ({self.dn}) after {timeout:.0f} s:\n{tail}")
+            time.sleep(3)
 
     def install_database(self, db: str) -> None:
         self.run(["dirac-install-db", db, *AS_HOST])
@@ -393,6 +420,7 @@ class VMHost:
               f"dips://{socket.gethostname()}:{COMPONENT_MONITORING_PORT}/Framework/ComponentMonitoring"})
         timed("dirac-install-component Framework/ComponentMonitoring", self.install_service,
               "Framework/ComponentMonitoring", COMPONENT_MONITORING_PORT)
+        timed("services know the host", self.wait_until_known)
         for component, options in agents.items():
             options = dict(options)
             module = options.pop("Module", None)
@@ -430,11 +458,13 @@ class VMHost:
 
     def stop(self, timeout: float = 30) -> bool:
         """Stop every component (``sv force-stop``: DIRAC's ``control/t`` asks an agent to stop at the end of its
-        cycle, then TERM and KILL), then runsvdir (HUP: its runsv processes exit too). True if runsvdir ran."""
+        cycle, then TERM and KILL after ``timeout``), their runsv (``sv exit``), then runsvdir (HUP). What is left of
+        runsvdir's process group (runsv processes that missed it) is sent TERM. True if runsvdir ran."""
         services = sorted(str(p) for p in self.startup.glob("*")) if self.startup.is_dir() else []
-        if services:
-            subprocess.run(["sv", "-w", str(int(timeout)), "force-stop", *services], capture_output=True,
-                           env=self.environment())
+        for command in ("force-stop", "exit"):
+            if services:
+                subprocess.run(["sv", "-w", str(int(timeout)), command, *services], capture_output=True,
+                               env=self.environment())
         pid = self.runsvdir_pid()
         if pid is None:
             return False
@@ -443,9 +473,36 @@ class VMHost:
         while self.runsvdir_pid() is not None and time.monotonic() < deadline:
             time.sleep(0.2)
         if self.runsvdir_pid() is not None:
-            os.killpg(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = self.runsv_processes()
+            for runsv in left:
+                try:
+                    os.kill(runsv, sig)
+                except ProcessLookupError:
+                    pass
+            if left:
+                time.sleep(1)
         self.runsvdir_pidfile.unlink(missing_ok=True)
         return True
+
+    def runsv_processes(self) -> list[int]:
+        """Live runsv processes supervising a directory of this host (each runs in its service's directory, in a
+        session of its own)."""
+        found = []
+        root = str(self.root.resolve())
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if (entry / "comm").read_text().strip() != "runsv" or _start_time(int(entry.name)) is None:
+                    continue
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd == root or cwd.startswith(root + "/"):
+                found.append(int(entry.name))
+        return found
 
 
 def _start_time(pid: int) -> str | None:

@@ -2,7 +2,8 @@
 # One-command install on Debian 12 (run as root, or as a user when the Debian packages are already there):
 #   - the Debian packages DIRAC's server side needs (MariaDB, MySQL client headers, openssl, build tools);
 #   - the virtual environment .venv at the repository root with DIRAC (without gfal2-python, see README)
-#     and this package in editable mode, versions pinned by requirements/lock.txt.
+#     and this package in editable mode, versions pinned by requirements/lock.txt, with the development tooling
+#     (devtools/: the CTAODIRAC-devtools distribution, dirac-ctao-local and the toy events) also editable.
 # Re-running only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +57,8 @@ fi
 # uv verifies TLS with the system's certificate store (these machines route through a TLS-inspecting proxy)
 export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 "$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" \
-    -c requirements/lock.txt --override requirements/overrides.txt -e ".[testing,portal]"
+    -c requirements/lock.txt --override requirements/overrides.txt --config-settings editable_mode=compat \
+    -e ".[testing,portal]" -e ./devtools
 echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"
 
 # The payload environment of the ctapipe steps: ctapipe 0.32 needs Python >= 3.12 (DIRAC's services need 3.11),
@@ -69,8 +71,9 @@ else
     [ -x "$CTAPIPE_VENV/bin/python" ] || "$PY312" -m venv --copies "$CTAPIPE_VENV"
     "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --compile-bytecode \
         -r requirements/ctapipe-lock.txt
-    # only the package's toy source is used in this environment: not its DIRAC dependency
-    "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --no-deps -e .
+    # only the toy source (CTAODIRAC.ToyEvents, of the devtools distribution) is used in this environment: not DIRAC
+    "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --no-deps \
+        --config-settings editable_mode=compat -e . -e ./devtools
     echo "install: ready: $CTAPIPE_VENV (ctapipe $("$CTAPIPE_VENV/bin/python" -c 'import ctapipe; print(ctapipe.__version__)'))"
 fi
 

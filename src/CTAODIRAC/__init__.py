@@ -3,12 +3,20 @@
 Importing this package has no side effects and does not import DIRAC (a test checks it).
 DIRAC finds the extension through the ``dirac`` entry point group, which points at
 :func:`extension_metadata`.
+
+The package spans every ``CTAODIRAC`` directory on ``sys.path`` (:func:`pkgutil.extend_path`): the development
+tooling of the repository, the distribution CTAODIRAC-devtools (``devtools/``: ``CTAODIRAC.LocalDIRAC``,
+``CTAODIRAC.ToyEvents``), has its modules in ``devtools/src/CTAODIRAC``, which has no ``__init__.py``. Installed
+from wheels, both are in the same ``site-packages/CTAODIRAC``; a data centre installs this distribution alone.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import pkgutil as _pkgutil
 from pathlib import Path as _Path
+
+__path__ = _pkgutil.extend_path(__path__, __name__)
 
 __all__ = ["extension_metadata", "__version__", "version"]
 

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .instance import Instance
+from .instance import Instance, checkout
 from .processes import Process, port_open, read_pid, start_process
 
 KEY = "OpenSearch"
@@ -40,10 +40,7 @@ def home() -> Path:
     env = os.environ.get("CTAODIRAC_OPENSEARCH_HOME")
     if env:
         return Path(env).expanduser().resolve()
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "setup.cfg").is_file() and (parent / "src" / "CTAODIRAC").is_dir():
-            return parent / ".opensearch"
-    return Path.cwd() / ".opensearch"
+    return (checkout() or Path.cwd()) / ".opensearch"
 
 
 def http_port(inst: Instance) -> int:

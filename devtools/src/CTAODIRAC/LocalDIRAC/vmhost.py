@@ -44,6 +44,38 @@ from . import certs, mariadb
 from .instance import VO, Instance
 from .processes import port_open
 
+#: The distributions of the repository: where each one's project files are, relative to the checkout, and which.
+DISTRIBUTIONS = {
+    "CTAODIRAC": (".", ("setup.cfg", "pyproject.toml", "README.md")),  # the extension a data centre installs
+    "CTAODIRAC-devtools": ("devtools", ("pyproject.toml",)),  # the local DIRAC runner and the toy events
+}
+
+
+def build_wheel(checkout: Path, out: Path, distribution: str = "CTAODIRAC") -> Path:
+    """The wheel of one of the repository's :data:`DISTRIBUTIONS`, built from a copy of its sources in a temporary
+    directory (nothing written in the checkout), without build isolation (the running environment's setuptools)."""
+    where, project_files = DISTRIBUTIONS[distribution]
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ctaodirac-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in project_files:
+            shutil.copy2(checkout / where / name, src / name)
+        shutil.copytree(checkout / where / "src", src / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), "."],
+            cwd=src, capture_output=True, text=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise VMHostError(f"building the wheel of {distribution} failed:\n{proc.stderr[-2000:]}")
+    prefix = distribution.lower().replace("-", "_")
+    wheels = sorted(out.glob(f"{prefix}-*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        raise VMHostError(f"no wheel of {distribution} in {out}")
+    return wheels[-1]
+
+
 #: What an agent host needs: act on transformations and jobs, read and write the CS when DIRAC's installation
 #: commands add the component's section, be trusted by the services it calls on behalf of a shifter.
 HOST_PROPERTIES = (
@@ -183,24 +215,8 @@ class VMHost:
 
     # -- the installation steps --------------------------------------------------------------------------
     def build_wheel(self, checkout: Path, out: Path) -> Path:
-        """This extension's wheel, built from a copy of the checkout's sources (nothing written in the checkout)."""
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="ctaodirac-wheel-") as tmp:
-            src = Path(tmp) / "src"
-            src.mkdir()
-            for name in ("setup.cfg", "pyproject.toml", "README.md"):
-                shutil.copy2(checkout / name, src / name)
-            shutil.copytree(checkout / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-            proc = subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), "."],
-                cwd=src, capture_output=True, text=True,
-            )  # fmt: skip
-            if proc.returncode != 0:
-                raise VMHostError(f"building the wheel failed:\n{proc.stderr[-2000:]}")
-        wheels = sorted(out.glob("ctaodirac-*.whl"), key=lambda p: p.stat().st_mtime)
-        if not wheels:
-            raise VMHostError(f"no wheel in {out}")
-        return wheels[-1]
+        """This extension's wheel (what a data centre installs: not the development tooling of ``devtools/``)."""
+        return build_wheel(checkout, out)
 
     def install_software(self, wheel: Path, checkout: Path) -> Path:
         """A new version directory: a virtual environment with the wheel and DIRAC from the lock file; ``pro`` is

@@ -131,16 +131,21 @@ SELF_CREATING_DATABASES = (
 )
 
 
+def checkout() -> Path | None:
+    """The repository checkout this tool runs from, if any: the directory above ``devtools/`` with the extension's
+    ``setup.cfg`` and ``src/CTAODIRAC/__init__.py`` (``devtools/src/CTAODIRAC`` has no ``__init__.py``)."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "setup.cfg").is_file() and (parent / "src" / "CTAODIRAC" / "__init__.py").is_file():
+            return parent
+    return None
+
+
 def default_root() -> Path:
     """The instance root: ``$CTAODIRAC_LOCAL_ROOT``, else ``.local-dirac`` in the checkout (or the cwd)."""
     env = os.environ.get("CTAODIRAC_LOCAL_ROOT")
     if env:
         return Path(env).expanduser().resolve()
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "setup.cfg").is_file() and (parent / "src" / "CTAODIRAC").is_dir():
-            return parent / ".local-dirac"
-    return Path.cwd() / ".local-dirac"
+    return (checkout() or Path.cwd()) / ".local-dirac"
 
 
 @dataclass

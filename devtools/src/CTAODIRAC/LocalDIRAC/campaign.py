@@ -91,13 +91,13 @@ def main() -> int:
 
     from CTAODIRAC.DataManagementSystem.Client.CatalogMetadata import CatalogMetadata
     from CTAODIRAC.LocalDIRAC import chaos as chaos_mod
-    from CTAODIRAC.LocalDIRAC.instance import Instance
+    from CTAODIRAC.LocalDIRAC.instance import Instance, checkout
     from CTAODIRAC.ToyEvents.description import default_description
 
     t0 = time.monotonic()
     inst = Instance(args.root)
     campaign = f"Toy{uuid.uuid4().hex[:6]}"
-    repo = Path(__file__).resolve().parents[3]
+    repo = checkout() or Path.cwd()
     plan_text = reduced_campaign((repo / "examples" / "ctapipe_campaign.yaml").read_text(), campaign)
     plan = load_campaign_plan(plan_text)
     query = {k: next(iter(v.values())) for k, v in plan.step("process-gamma-performance").input_query.items()}

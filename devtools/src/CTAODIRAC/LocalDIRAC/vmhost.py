@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from CTAODIRAC.Core.errors import CTAODIRACError
+
 from . import certs, mariadb
 from .instance import VO, Instance
 from .processes import port_open
@@ -130,7 +132,7 @@ exit $status
 """
 
 
-class VMHostError(RuntimeError):
+class VMHostError(CTAODIRACError, RuntimeError):
     """A step of the VM's installation failed; the message names the step and the end of its output."""
 
 

@@ -285,8 +285,17 @@ class StubDB:
         self.next_id += len(decisions)
         return ids
 
+    def record_groups(self, groups, *, report_only, owner, expected_status):
+        return [self.record(group, report_only=report_only, owner=owner, expected_status=expected_status)
+                for group in groups]  # fmt: skip
+
     def mark(self, decision_id, state, result):
         self.marked[decision_id] = (state, json.loads(json.dumps(result)))
+
+    def mark_many(self, marks):
+        self.mark_calls = getattr(self, "mark_calls", 0) + 1
+        for decision_id, state, result in marks:
+            self.mark(decision_id, state, result)
 
 
 class StubRPC:
@@ -359,6 +368,7 @@ def test_apply_changes_only_files_still_as_the_decision_saw_them():
     assert sets == [("set", 5, {1: ["Unused", True]})]
     assert outcome.files_changed == 1 and outcome.skipped_changes == 2
     assert all(state == "Applied" for state, _ in db.marked.values())
+    assert len(db.marked) == 2 and db.mark_calls == 1  # a transformation's decisions are marked together
     skipped = {lfn: why for _, result in db.marked.values() for lfn, why in result.get("Skipped", {}).items()}
     assert "another task" not in skipped["/b"] and "task 7" in skipped["/b"]
     assert "now Processed" in skipped["/c"]

@@ -37,6 +37,14 @@ __all__ = ["DECISION_COLUMNS", "FailureManagementDB", "State"]
 #: Largest number of values put in one ``IN (...)``.
 CHUNK = 1000
 
+#: Groups of decisions recorded in one transaction by :meth:`FailureManagementDB.record_groups`; decisions marked
+#: in one statement by :meth:`FailureManagementDB.mark_many`.
+BATCH = 500
+
+#: Times a batch is tried again after MariaDB chose it as a deadlock victim (two agents recording at once; the
+#: whole transaction was rolled back, so trying again is safe).
+DEADLOCK_RETRIES = 3
+
 
 class State:
     """Values of ``FMDecisions.State``."""
@@ -92,6 +100,12 @@ def _placeholders(count: int) -> str:
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _is_deadlock(exc: SErrorException) -> bool:
+    """Whether a DB error is MariaDB's deadlock (1213) or lock wait timeout (1205): the transaction may be retried."""
+    message = str(exc)
+    return "1213" in message or "1205" in message or "Deadlock" in message
 
 
 def where_clause(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -151,7 +165,7 @@ class FailureManagementDB(DB):
         owner: str,
         expected_status: Mapping[str, str] | None = None,
     ) -> list[int]:
-        """Record a group of decisions in one transaction; return their new DecisionIDs (empty: already there).
+        """Record one group of decisions in one transaction; return their new DecisionIDs (empty: already there).
 
         The first decision is the group's head (a failure's outcome, or a status decision); when its key is
         already recorded nothing of the group is written, unless it is a status decision recorded in report-only
@@ -169,21 +183,64 @@ class FailureManagementDB(DB):
         expected_status:
             Decision key to the transformation status the decision expects to find (flush, complete).
         """
-        if not decisions:
-            return []
+        return self.record_groups([decisions], report_only=report_only, owner=owner, expected_status=expected_status)[0]
+
+    def record_groups(
+        self,
+        groups: Sequence[Sequence[Decision]],
+        *,
+        report_only: bool,
+        owner: str,
+        expected_status: Mapping[str, str] | None = None,
+    ) -> list[list[int]]:
+        """Record groups of decisions as :meth:`record` does each, :data:`BATCH` groups per transaction.
+
+        Returns, for each group in order, its new DecisionIDs (empty: its head was already recorded). A batch is
+        all or nothing: an error (or a crash) leaves none of its groups recorded, and the batches before it
+        recorded.
+        """
         expected_status = expected_status or {}
-        conn = returnValueOrRaise(self._getConnection())
-        self._write("START TRANSACTION", conn=conn)
-        try:
-            ids = self._record_in_transaction(decisions, report_only, owner, expected_status, conn)
-            self._write("COMMIT" if ids else "ROLLBACK", conn=conn)
-        except BaseException:
-            try:
-                self._write("ROLLBACK", conn=conn)
-            except SErrorException as exc:  # the connection is gone: the server rolls back by itself
-                self.log.warn("Rollback failed", str(exc))
-            raise
+        ids: list[list[int]] = []
+        for batch in _chunks(list(groups), BATCH):
+            ids.extend(self._record_batch(batch, report_only, owner, expected_status))
         return ids
+
+    def _record_batch(
+        self, batch: Sequence[Sequence[Decision]], report_only: bool, owner: str, expected_status: Mapping[str, str]
+    ) -> list[list[int]]:
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            conn = returnValueOrRaise(self._getConnection())
+            self._write("START TRANSACTION", conn=conn)
+            try:
+                rows: dict[str, list[tuple[Any, ...]]] = {"files": [], "tasks": []}
+                ids = [
+                    self._record_in_transaction(group, report_only, owner, expected_status, conn, rows) if group else []
+                    for group in batch
+                ]
+                self._updatemany_checked(
+                    "INSERT IGNORE INTO FMDecisionFiles (DecisionID, TransformationID, LFN, Class)"
+                    " VALUES (%s, %s, %s, %s)",
+                    rows["files"],
+                    conn,
+                )
+                self._updatemany_checked(
+                    "INSERT IGNORE INTO FMDecisionTasks (DecisionID, TransformationID, TaskID, Class)"
+                    " VALUES (%s, %s, %s, %s)",
+                    rows["tasks"],
+                    conn,
+                )
+                self._write("COMMIT" if any(ids) else "ROLLBACK", conn=conn)
+                return ids
+            except BaseException as exc:
+                try:
+                    self._write("ROLLBACK", conn=conn)
+                except SErrorException as rollback_error:  # the connection is gone: the server rolls back by itself
+                    self.log.warn("Rollback failed", str(rollback_error))
+                if isinstance(exc, SErrorException) and _is_deadlock(exc) and attempt < DEADLOCK_RETRIES:
+                    self.log.warn("Deadlock while recording decisions, trying the batch again", str(exc))
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _record_in_transaction(
         self,
@@ -192,7 +249,10 @@ class FailureManagementDB(DB):
         owner: str,
         expected_status: Mapping[str, str],
         conn: Any,
+        rows: dict[str, list[tuple[Any, ...]]],
     ) -> list[int]:
+        """Insert one group in the open transaction; the rows of ``FMDecisionFiles`` and ``FMDecisionTasks`` are
+        added to ``rows`` (``files``, ``tasks``), for the caller to insert before it commits."""
         ids: list[int] = []
         for index, decision in enumerate(decisions):
             applied_now = decision.kind is DecisionKind.AVOID_SITE and not report_only
@@ -224,19 +284,11 @@ class FailureManagementDB(DB):
             decision_id = int(result["lastRowId"])
             ids.append(decision_id)
             if decision.kind in (DecisionKind.RETRY, DecisionKind.GIVE_UP) and decision.lfns:
-                self._updatemany_checked(
-                    "INSERT IGNORE INTO FMDecisionFiles (DecisionID, TransformationID, LFN, Class)"
-                    " VALUES (%s, %s, %s, %s)",
-                    [(decision_id, decision.transformation_id, lfn, record["Class"]) for lfn in decision.lfns],
-                    conn,
+                rows["files"].extend(
+                    (decision_id, decision.transformation_id, lfn, record["Class"]) for lfn in decision.lfns
                 )
             if decision.counts_task:
-                self._write(
-                    "INSERT IGNORE INTO FMDecisionTasks (DecisionID, TransformationID, TaskID, Class)"
-                    " VALUES (%s, %s, %s, %s)",
-                    [decision_id, decision.transformation_id, decision.task_id, record["Class"]],
-                    conn=conn,
-                )
+                rows["tasks"].append((decision_id, decision.transformation_id, decision.task_id, record["Class"]))
             if applied_now and decision.lfns:
                 self._updatemany_checked(
                     "INSERT IGNORE INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime)"
@@ -276,6 +328,21 @@ class FailureManagementDB(DB):
             "UPDATE FMDecisions SET State = %s, Result = %s, AppliedTime = UTC_TIMESTAMP() WHERE DecisionID = %s",
             [state, json.dumps(result, default=str), decision_id],
         )
+
+    def mark_many(self, marks: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
+        """:meth:`mark` for many ``(decision_id, state, result)``: one statement per :data:`BATCH` decisions."""
+        for chunk in _chunks(list(marks), BATCH):
+            states: list[Any] = []
+            results: list[Any] = []
+            for decision_id, state, result in chunk:
+                states += [decision_id, state]
+                results += [decision_id, json.dumps(result, default=str)]
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            self._write(
+                "UPDATE FMDecisions SET State = CASE DecisionID " + cases + " END, Result = CASE DecisionID "
+                + cases + " END, AppliedTime = UTC_TIMESTAMP() WHERE DecisionID IN (" + _placeholders(len(chunk)) + ")",
+                [*states, *results, *(decision_id for decision_id, _, _ in chunk)],
+            )  # fmt: skip
 
     # --- pending decisions (crash recovery) -------------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 The protocol (see also ``FailureManagementDB``):
 
-1. :meth:`Actions.record` writes each group of decisions (a failure's outcome with its avoid-site decision,
-   or one status decision) in one transaction; a group whose key is already recorded (a restart, another
-   agent) is not this agent's to apply.
-2. :meth:`Actions.apply` applies what this agent recorded, then marks each decision Applied. A file change is
-   applied only if the file is still in the status the decision expected (and, for an Assigned file, still in
-   the failed task): applying a decision a second time changes nothing. A status change is applied only if
-   the transformation or production still has the status the decision saw.
+1. :meth:`Actions.record` writes the groups of decisions (a failure's outcome with its avoid-site decision,
+   or one status decision), many groups per transaction; a group whose key is already recorded (a restart,
+   another agent) is not this agent's to apply.
+2. :meth:`Actions.apply` applies what this agent recorded, then marks the decisions Applied (those of one
+   transformation together, once its changes are made). A file change is applied only if the file is still in
+   the status the decision expected (and, for an Assigned file, still in the failed task): applying a decision
+   a second time changes nothing. A status change is applied only if the transformation or production still has
+   the status the decision saw. The transformations' file changes are made by up to :data:`PARALLEL_RPCS`
+   threads at once (each reads its files and changes them: two RPCs), so that the cycle does not wait for each
+   transformation's RPCs in turn.
 3. :meth:`Actions.recover` takes over decisions left Pending by an agent that died (same host, process gone)
    or whose claim is older than :data:`CLAIM_LEASE`, and applies them the same way.
 
@@ -22,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +37,7 @@ from CTAODIRAC.Core.Failures.statuses import FileStatus
 
 __all__ = [
     "CLAIM_LEASE",
+    "PARALLEL_RPCS",
     "Action",
     "Actions",
     "Outcome",
@@ -42,6 +48,10 @@ __all__ = [
 
 #: A Pending decision whose owner may still be alive (another host) is taken over after this long.
 CLAIM_LEASE = timedelta(minutes=10)
+
+#: Most RPCs a cycle has in flight at once (the transformations' file changes; the meta-queries of
+#: transformations new to the agent). Each DISET call waits ~50 ms for its TLS handshake and the server.
+PARALLEL_RPCS = 8
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -179,11 +189,13 @@ class Actions:
         self.log = log
         self.owner = owner or owner_id()
         self.rpcs = 0
+        self._lock = threading.Lock()
 
     def _call(self, result: Mapping[str, Any]) -> Any:
         from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
 
-        self.rpcs += 1
+        with self._lock:  # file changes are made by several threads
+            self.rpcs += 1
         return returnValueOrRaise(result)
 
     # --- 1. record --------------------------------------------------------------------------------------------------
@@ -198,13 +210,15 @@ class Actions:
     ) -> list[Action]:
         """Record every group; return the actions this agent now owns (none in report-only mode)."""
         owned: list[Action] = []
-        for group in group_decisions(decisions):
-            expected = {
-                d.key: expected_status.get(d.transformation_id, "")
-                for d in group
-                if d.kind in (DecisionKind.FLUSH, DecisionKind.COMPLETE) and d.transformation_id is not None
-            }
-            ids = self.db.record(group, report_only=report_only, owner=self.owner, expected_status=expected)
+        groups = group_decisions(decisions)
+        expected = {
+            d.key: expected_status.get(d.transformation_id, "")
+            for group in groups
+            for d in group
+            if d.kind in (DecisionKind.FLUSH, DecisionKind.COMPLETE) and d.transformation_id is not None
+        }
+        recorded = self.db.record_groups(groups, report_only=report_only, owner=self.owner, expected_status=expected)
+        for group, ids in zip(groups, recorded):
             if not ids:
                 outcome.duplicates += 1
                 continue
@@ -254,11 +268,8 @@ class Actions:
                 others.append(action)
             else:
                 self._mark(action, {"Changes": {}, "Note": "nothing to change"}, outcome)
-        for tid, group in sorted(by_transformation.items()):
-            try:
-                self._apply_file_changes(tid, group, outcome)
-            except Exception as exc:  # noqa: BLE001 - one transformation's failure must not stop the others
-                self._left_pending(group, f"transformation {tid}: {exc}", outcome)
+        if by_transformation:
+            self._apply_file_changes(sorted(by_transformation.items()), outcome)
         if task_actions:
             every = [action for group in task_actions.values() for action in group]
             try:
@@ -278,18 +289,41 @@ class Actions:
             except Exception as exc:  # noqa: BLE001
                 self._left_pending([action], f"decision {action.decision_id}: {exc}", outcome)
 
+    def _apply_file_changes(self, ordered: Sequence[tuple[int, Sequence[Action]]], outcome: Outcome) -> None:
+        """Each transformation's file changes made by a thread of a pool (its RPCs), then, in this thread and in
+        transformation order, counted and marked Applied; one transformation's failure leaves its decisions
+        Pending and does not stop the others."""
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_RPCS, len(ordered))) as pool:
+            futures = [(tid, group, pool.submit(self._file_changes, tid, group)) for tid, group in ordered]
+            for tid, group, future in futures:
+                try:
+                    results = future.result()
+                    for _, result in results:
+                        outcome.files_changed += len(result["Changes"])
+                        outcome.skipped_changes += len(result["Skipped"])
+                    self._mark_all(results, outcome)
+                except Exception as exc:  # noqa: BLE001 - one transformation's failure must not stop the others
+                    self._left_pending(group, f"transformation {tid}: {exc}", outcome)
+
     def _left_pending(self, actions: Sequence[Action], message: str, outcome: Outcome) -> None:
         self.log.error("Could not apply decisions, left Pending for the next cycle", message)
         outcome.left_pending += len(actions)
         outcome.errors.append(message)
 
     def _mark(self, action: Action, result: Mapping[str, Any], outcome: Outcome) -> None:
+        self._mark_all([(action, result)], outcome)
+
+    def _mark_all(self, results: Sequence[tuple[Action, Mapping[str, Any]]], outcome: Outcome) -> None:
+        """Mark these decisions Applied, with what applying each did (one DB statement)."""
         from CTAODIRAC.TransformationSystem.DB.FailureManagementDB import State
 
-        self.db.mark(action.decision_id, State.APPLIED, result)
-        outcome.applied += 1
+        if results:
+            self.db.mark_many([(action.decision_id, State.APPLIED, result) for action, result in results])
+            outcome.applied += len(results)
 
-    def _apply_file_changes(self, tid: int, actions: Sequence[Action], outcome: Outcome) -> None:
+    def _file_changes(self, tid: int, actions: Sequence[Action]) -> list[tuple[Action, dict[str, Any]]]:
+        """Make the file changes of one transformation's actions (two RPCs; thread-safe, changes no counter but
+        :attr:`rpcs`); return what each action did, for the caller to mark."""
         lfns = sorted({lfn for action in actions for lfn, _, _ in action.changes})
         rows = self._call(
             self.tc.getTransformationFiles(
@@ -332,10 +366,7 @@ class Actions:
             results.append((action, {"Changes": new_statuses, "Skipped": skipped}))
         if updates:
             self._call(self.tc._getRPC().setFileStatusForTransformation(tid, updates))  # noqa: SLF001
-        for action, result in results:
-            outcome.files_changed += len(result["Changes"])
-            outcome.skipped_changes += len(result["Skipped"])
-            self._mark(action, result, outcome)
+        return results
 
     def _still_failed(self, job_ids: set[int]) -> dict[int, str]:
         """Job ID to its status now, for the jobs that are still Failed or Killed (one RPC)."""
@@ -382,7 +413,7 @@ class Actions:
         for action, result in results:
             outcome.tasks_changed += len(result["Task"])
             outcome.skipped_changes += len(result["Skipped"])
-            self._mark(action, result, outcome)
+        self._mark_all(results, outcome)
 
     def _apply_status(self, action: Action, outcome: Outcome) -> None:
         if action.kind == DecisionKind.COMPLETE_PRODUCTION.value:

@@ -181,23 +181,33 @@ class DiracSources:
         return {tid: self._limits.get(tid) for tid in ids}
 
     def meta_queries(self, ids: Collection[int]) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+        """Two RPCs per transformation new to the agent (DIRAC reads one query of one transformation per call),
+        up to :data:`~CTAODIRAC.TransformationSystem.Utilities.FailureActions.PARALLEL_RPCS` at once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from CTAODIRAC.TransformationSystem.Utilities.FailureActions import PARALLEL_RPCS
+
+        missing = [(tid, kind) for tid in sorted(set(ids) - set(self._queries)) for kind in ("Input", "Output")]
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(PARALLEL_RPCS, len(missing))) as pool:
+                answers = list(pool.map(lambda pair: self._meta_query(*pair), missing))
+            self.rpcs += len(missing)
+            found = dict(zip(missing, answers))
+            for tid in sorted({tid for tid, _ in missing}):
+                self._queries[tid] = (found[(tid, "Input")], found[(tid, "Output")])
+        return {tid: self._queries[tid] for tid in ids}
+
+    def _meta_query(self, tid: int, kind: str) -> dict[str, Any]:
         import errno
 
         from DIRAC.Core.Utilities import DErrno
+        from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
 
-        for tid in sorted(set(ids) - set(self._queries)):
-            pair = []
-            for kind in ("Input", "Output"):
-                res = self._tc.getTransformationMetaQuery(tid, kind)
-                self.rpcs += 1
-                # no query stored: DIRAC answers ENOENT; anything else is an error of the cycle
-                if not res["OK"] and not DErrno.cmpError(res, errno.ENOENT):
-                    from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
-
-                    returnValueOrRaise(res)
-                pair.append(dict(res["Value"]) if res["OK"] and res["Value"] else {})
-            self._queries[tid] = (pair[0], pair[1])
-        return {tid: self._queries[tid] for tid in ids}
+        res = self._tc.getTransformationMetaQuery(tid, kind)
+        # no query stored: DIRAC answers ENOENT; anything else is an error of the cycle
+        if not res["OK"] and not DErrno.cmpError(res, errno.ENOENT):
+            returnValueOrRaise(res)
+        return dict(res["Value"]) if res["OK"] and res["Value"] else {}
 
     def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
         rows = self._call(

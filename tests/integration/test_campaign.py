@@ -45,7 +45,8 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
         run = subprocess.run([local, "campaign", "--chaos", "--short", "--seed", "3", "--showers", "200",
                               "--timeout", "2700"], env=env, capture_output=True, text=True, timeout=3000)  # fmt: skip
         out = run.stdout
-        assert "[" in out and "transformations done" in out  # progress was shown
+        # progress was shown (else the command failed early, e.g. bringing its instance up: say why)
+        assert "[" in out and "transformations done" in out, out[-4000:] + run.stderr[-3000:]
         assert "chaos report" in out, out[-4000:] + run.stderr[-3000:]
         summary = json.loads(out[out.index("{\n"):])
         chaos = summary["chaos"]

@@ -20,7 +20,7 @@ from typing import Any, Literal, NoReturn
 from DIRAC import gLogger
 
 from CTAODIRAC.Core.exitcodes import EXIT_INPUT, EXIT_PAYLOAD, EXIT_SOFTWARE, EXIT_UPLOAD
-from CTAODIRAC.Core.JobSide import SEND_PAUSES, send_once
+from CTAODIRAC.Core.JobSide import send_once
 
 __all__ = ["EXIT_INPUT", "EXIT_PAYLOAD", "EXIT_SOFTWARE", "EXIT_UPLOAD", "StoreResult", "commit_request", "fail", "job_id",
            "missing_locally", "set_metadata", "store_output", "withdraw_outputs"]
@@ -88,15 +88,15 @@ def set_metadata(catalog: Any, path: str, metadata: Mapping[str, Any], log: Any 
                  pause: Callable[[float], None] = time.sleep) -> bool:
     """Set the catalog ``metadata`` of ``path`` (a file or a directory), tried again after each of
     :data:`SEND_PAUSES` while the catalog fails (its database restarting fails a call or two)."""
-    for wait in (*SEND_PAUSES, None):
+
+    def send() -> str | None:
         res = catalog.setMetadata(path, dict(metadata))
         if res["OK"]:
-            return True
+            return None
         log.warn("Could not set the metadata of", f"{path}: {res['Message']}")
-        if wait is None:
-            return False
-        pause(wait)
-    return False
+        return str(res["Message"])
+
+    return send_once(send, lambda: False, pause)[0]
 
 
 def withdraw_outputs(lfns: Iterable[str], log: Any = gLogger, pause: Callable[[float], None] = time.sleep,
@@ -112,18 +112,20 @@ def withdraw_outputs(lfns: Iterable[str], log: Any = gLogger, pause: Callable[[f
         from DIRAC.DataManagementSystem.Client.DataManager import DataManager
 
         remover = DataManager()
-    for wait in (*SEND_PAUSES, None):
+
+    def send() -> str | None:
+        nonlocal left
         res = remover.removeFile(left, force=True)  # force: one a lost answer removed already is gone
-        if res["OK"]:
-            failed = res["Value"].get("Failed", {})
-            for lfn, why in failed.items():
-                log.warn("Could not remove the output", f"{lfn}: {why}")
-            left = sorted(failed)
-        else:
+        if not res["OK"]:
             log.warn("Could not remove the outputs", res["Message"])
-        if not left or wait is None:
-            break
-        pause(wait)
+            return str(res["Message"])
+        failed = res["Value"].get("Failed", {})
+        for lfn, why in failed.items():
+            log.warn("Could not remove the output", f"{lfn}: {why}")
+        left = sorted(failed)
+        return f"{len(left)} not removed" if left else None
+
+    send_once(send, lambda: False, pause)
     for lfn in left:
         log.error("Output left behind by the failed job", lfn)
     return left

@@ -873,7 +873,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         decided[job] = d["Class"]
         inputs = json.loads(d["FileChanges"] or "{}").get("LFNs", [])
         why[job] = {"rule": d["Rule"], "reason": d["Reason"], "site": d["Site"], "inputs": inputs}
-        histories[job] = _history(monitoring, job)
+        if job not in histories:  # one read per job, however many decisions it has
+            histories[job] = _history(monitoring, job)
         if job in killed:  # killed while its payload ran: its inputs had been read
             continue
         if failed_for_lost_input(inputs, losses, histories[job], ended.get(job, 0.0)):

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from CTAODIRAC.LocalDIRAC import control
+from CTAODIRAC.LocalDIRAC import control, portal
 from CTAODIRAC.LocalDIRAC.instance import COMPONENTS, Instance
-from CTAODIRAC.LocalDIRAC.processes import port_open
+from CTAODIRAC.LocalDIRAC.processes import Process, port_open, read_pid
 
 
 def _children(pid: int) -> list[int]:
@@ -45,12 +45,14 @@ def _kib(pid: int, field: str) -> int:
 def memory(inst: Instance) -> tuple[dict[str, int], dict[str, int]]:
     """Resident and peak resident memory (KiB) per component, children included."""
     rss, peak = {}, {}
-    for row in control.status(inst):
-        if row.pid is None:
+    rows = [(row.name, row.pid) for row in control.status(inst)]
+    rows.append(("portal", read_pid(Process(inst, portal.KEY))))
+    for name, pid in rows:
+        if pid is None:
             continue
-        pids = [row.pid, *_children(row.pid)]
-        rss[row.name] = sum(_kib(p, "VmRSS") for p in pids)
-        peak[row.name] = sum(_kib(p, "VmHWM") for p in pids)
+        pids = [pid, *_children(pid)]
+        rss[name] = sum(_kib(p, "VmRSS") for p in pids)
+        peak[name] = sum(_kib(p, "VmHWM") for p in pids)
     return rss, peak
 
 
@@ -80,12 +82,16 @@ def main() -> int:
         stop = timed(lambda: control.down(inst))
         restart = timed(lambda: control.up(inst))
         rss2, peak2 = memory(inst)
+        portal_start = timed(lambda: control.start_portal(inst))
+        rss3, _ = memory(inst)
     finally:
         control.down(inst)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     mib = 1024.0
-    print(f"local DIRAC: {len([c for c in COMPONENTS])} DIRAC processes + MariaDB")
+    dirac_processes = [name for name in rss if name not in ("MariaDB", "OpenSearch")]
+    print(f"local DIRAC: {len(dirac_processes)} DIRAC processes + MariaDB + OpenSearch (the portal and the "
+          f"{len([c for c in COMPONENTS if c.on_demand])} services only it uses are started on demand)")
     print(f"  cold up (nothing -> ready, software installed): {cold:7.1f} s")
     print(f"  restart up (state kept, processes stopped):     {restart:7.1f} s")
     print(f"  warm up (already up, nothing to do):            {warm:7.2f} s")
@@ -94,6 +100,10 @@ def main() -> int:
     print(f"  resident memory after cold up: {sum(rss.values()) / mib:7.0f} MiB "
           f"(peak {sum(peak.values()) / mib:.0f} MiB; MariaDB {rss.get('MariaDB', 0) / mib:.0f} MiB)")
     print(f"  resident memory after restart: {sum(rss2.values()) / mib:7.0f} MiB (peak {sum(peak2.values()) / mib:.0f} MiB)")
+    without_search = sum(v for k, v in rss.items() if k != "OpenSearch")
+    print(f"  of which DIRAC + MariaDB (no OpenSearch): {without_search / mib:7.0f} MiB; "
+          f"OpenSearch {rss.get('OpenSearch', 0) / mib:.0f} MiB")
+    print(f"  with the portal (`dirac-ctao-local portal`, {portal_start:.1f} s): {sum(rss3.values()) / mib:7.0f} MiB")
     top = sorted(peak.items(), key=lambda kv: -kv[1])[:5]
     print("  largest peaks: " + ", ".join(f"{name} {kib / mib:.0f} MiB" for name, kib in top))
     return 0

@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     inst = Instance()
     control.up(inst)
-    portal.start(inst)
+    control.start_portal(inst)
     _measure(inst, "before", args.calls)
 
     tag = f"bench{uuid.uuid4().hex[:6]}"

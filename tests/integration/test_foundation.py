@@ -221,3 +221,41 @@ def test_a_job_runs_on_the_local_job_agent(dirac, unique):
     assert state["Status"] == "Done", state
     assert state["MinorStatus"] == "Execution Complete"
     assert state["ApplicationStatus"] == "echo successful"
+
+
+TASK_HOLD = """
+import time
+from DIRAC.TransformationSystem.Client.Transformation import Transformation
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+t = Transformation()
+t.setTransformationName("hold_" + NAME)
+t.setType("MCSimulation")
+t.setDescription("task hold")
+t.setLongDescription("task hold")
+t.setBody("<xml/>")
+assert t.addTransformation()["OK"]
+tid = t.getTransformationID()["Value"]
+tc = TransformationClient()
+assert tc.setTransformationParameter(tid, "Status", "Active")["OK"]
+assert tc.extendTransformation(tid, 1)["OK"]
+t0 = time.time()
+seen = []
+while time.time() - t0 < 40:
+    res = tc.getTasksToSubmit(tid, 5)
+    assert res["OK"], res
+    if res["Value"]["JobDictionary"]:
+        seen.append(time.time() - t0)
+        break
+    time.sleep(0.5)
+tasks = tc.getTransformationTasks({"TransformationID": tid})["Value"]
+result = {"after": seen, "status": [task["ExternalStatus"] for task in tasks]}
+"""
+
+
+def test_a_new_task_is_handed_out_after_the_instances_short_delay_not_diracs_30_s(dirac, unique):
+    """This extension's TransformationManager (TaskSubmissionDelay = 3 on the local DIRAC) replaces DIRAC's
+    fixed 30 s; the task handed out is reserved, as DIRAC's handler does."""
+    result = dirac.py(f"NAME = {unique!r}\n" + TASK_HOLD)
+    assert len(result["after"]) == 1 and 1 <= result["after"][0] < 15, result
+    assert result["status"] == ["Reserved"]
+

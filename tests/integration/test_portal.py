@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import websocket
 
-from CTAODIRAC.LocalDIRAC import portal
+from CTAODIRAC.LocalDIRAC import control, portal
 
 pytestmark = pytest.mark.integration
 
@@ -202,10 +202,10 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def portal_url(local_dirac):
-    started = portal.start(local_dirac) == "started"
+    started = control.start_portal(local_dirac) == "started"
     yield f"https://localhost:{portal.https_port(local_dirac)}"
     if started:
-        portal.stop_portal(local_dirac)
+        control.stop_portal(local_dirac)
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,24 @@ def test_templates_of_dirac_and_extension_are_merged():
     assert csconfig.extension_packages()[-1] == "CTAODIRAC"
 
 
+def test_dirac_services_whose_handler_the_extension_replaces_are_started_once(inst, ident):
+    """Our TransformationManagerHandler replaces DIRAC's: the instance runs one TransformationManager, with the
+    task submission delay of the local instance, and the extension's template documents DIRAC's default."""
+    names = [c.full_name for c in csconfig.all_components()]
+    assert names.count("Transformation/TransformationManager") == 1
+    assert "Transformation/FailureManagement" in names
+    cs = csconfig.central_cs(inst, ident)
+    section = "/Systems/Transformation/Services/TransformationManager"
+    assert cs.getOption(f"{section}/TaskSubmissionDelay") == str(csconfig.TASK_SUBMISSION_DELAY)
+    template = csconfig.system_templates()["Transformation"]
+    assert template.getOption("Services/TransformationManager/TaskSubmissionDelay") == "30"
+
+
+def test_services_only_the_portal_uses_are_not_started_by_up():
+    on_demand = {c.full_name: c.on_demand for c in csconfig.all_components() if c.on_demand}
+    assert on_demand == {"Framework/UserProfileManager": "portal", "Monitoring/WebApp": "portal"}
+
+
 def test_master_options_only_in_master_cfg(inst, ident):
     csconfig.write_configuration(inst, ident, central=True)
     local = CFG().loadFromFile(str(inst.dirac_cfg))

@@ -75,11 +75,11 @@ def portal(
 
     inst = _instance(root)
     if stop_it:
-        err.print("portal stopped" if web_portal.stop_portal(inst) else "portal was not running")
+        err.print("portal stopped" if control.stop_portal(inst) else "portal was not running")
         return
     try:
         control.up(inst, say=lambda msg: None)
-        state = web_portal.start(inst)
+        state = control.start_portal(inst)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         _fail(exc)
     err.print(f"[green]portal {state}[/]: {web_portal.url(inst)} (a browser with a user certificate of "
@@ -121,7 +121,10 @@ def status(
         for col in ("component", "pid", "port", "state", "log"):
             table.add_column(col)
         for r in rows:
-            state = "stopped" if r.pid is None else ("[green]up[/]" if r.listening is not False else "[yellow]starting[/]")
+            if r.pid is None:
+                state = f"not started (only by `{r.on_demand}`)" if r.on_demand else "stopped"
+            else:
+                state = "[green]up[/]" if r.listening is not False else "[yellow]starting[/]"
             table.add_row(r.name, str(r.pid or "-"), str(r.port or "-"), state, r.log)
         out.print(table)
     raise typer.Exit(0 if ok else 1)
@@ -196,9 +199,11 @@ def campaign(
     chaos: Annotated[bool, typer.Option("--chaos", help="Inject faults while it runs (docs/chaos.md).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the chaos plan.")] = 1,
     short: Annotated[bool, typer.Option("--short", help="With --chaos: fewer faults, sooner.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Also print the JSON summary on stdout.")] = False,
 ) -> None:
     """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe); with
-    --chaos, while faults are injected, then check that nothing was lost or done twice."""
+    --chaos, while faults are injected, then check that nothing was lost or done twice. Ends with tables, the JSON
+    summary in a file (on stdout too with --json) and a report with pictures (docs/campaign-report.md)."""
     inst = _instance(root)
     ctapipe_env = control.venv_bin().parent.parent / ".venv-ctapipe"
     if not (ctapipe_env / "bin" / "ctapipe-process").exists():
@@ -214,6 +219,8 @@ def campaign(
            str(ctapipe_env), "--showers", str(showers), "--timeout", str(timeout), "--pilots", str(pilots)]
     if chaos:
         cmd += ["--chaos", "--seed", str(seed), *(["--short"] if short else [])]
+    if as_json:
+        cmd.append("--json")
     raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
 
 

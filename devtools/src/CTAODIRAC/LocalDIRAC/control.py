@@ -88,6 +88,28 @@ def start_component(inst: Instance, full_name: str) -> str:
     return _start_component(inst, comp)
 
 
+def start_on_demand(inst: Instance, command: str) -> dict[str, str]:
+    """Start the components only ``command`` needs (``Component.on_demand``), in parallel: name -> state."""
+    comps = [c for c in csconfig.all_components() if c.on_demand == command]
+    with ThreadPoolExecutor(max_workers=max(1, len(comps))) as pool:
+        return dict(zip((c.full_name for c in comps), pool.map(lambda c: _start_component(inst, c), comps)))
+
+
+def start_portal(inst: Instance) -> str:
+    """The web portal and the services only it uses, on an instance that is up: "running" or "started"."""
+    start_on_demand(inst, "portal")
+    return portal.start(inst)
+
+
+def stop_portal(inst: Instance) -> bool:
+    """Stop the portal and the services only it uses; True if the portal ran."""
+    ran = portal.stop_portal(inst)
+    for comp in csconfig.all_components():
+        if comp.on_demand == "portal":
+            stop(Process(inst, comp.key))
+    return ran
+
+
 def _tables_missing(inst: Instance) -> bool:
     counts = mariadb._client(  # noqa: SLF001 - same package
         inst, sql="SELECT table_schema, COUNT(*) FROM information_schema.tables GROUP BY table_schema"
@@ -176,7 +198,7 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
 
     # Everything but the JobManager (which needs the OptimizationMind) and the executor, in parallel.
     later = {"JobManager", "Optimizers"}
-    components = csconfig.all_components()
+    components = [c for c in csconfig.all_components() if not c.on_demand]
     first = [c for c in components if c is not CONFIGURATION_SERVER and c.name not in later]
     with ThreadPoolExecutor(max_workers=len(first)) as pool:
         for comp, result in zip(first, pool.map(lambda c: _start_component(inst, c), first)):
@@ -381,6 +403,8 @@ class ComponentStatus:
     port: int | None
     listening: bool | None
     log: str
+    #: the command that starts this component (``Component.on_demand``); empty: ``up`` does
+    on_demand: str = ""
 
 
 def status(inst: Instance) -> list[ComponentStatus]:
@@ -396,12 +420,13 @@ def status(inst: Instance) -> list[ComponentStatus]:
         pid = read_pid(Process(inst, comp.key))
         port = inst.port(comp) if ident else comp.port
         listening = port_open(port) if port else None
-        rows.append(ComponentStatus(comp.full_name, pid, port, listening, str(inst.log(comp.key))))
+        rows.append(ComponentStatus(comp.full_name, pid, port, listening, str(inst.log(comp.key)), comp.on_demand))
     return rows
 
 
 def is_up(inst: Instance) -> bool:
-    rows = status(inst)
+    """Everything ``up`` starts runs and listens (components started on demand count only while they run)."""
+    rows = [r for r in status(inst) if not (r.on_demand and r.pid is None)]
     return all(r.pid is not None and r.listening is not False for r in rows) and all(
         _proxy_valid(inst.proxy(u.name), 3600) for u in USERS
     )

@@ -85,6 +85,10 @@ def _package_dir(name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+#: Seconds a task waits before the WorkflowTaskAgent may submit it (this extension's TransformationManager option).
+TASK_SUBMISSION_DELAY = 3
+
+
 def system_templates() -> dict[str, CFG]:
     """``{System: merged ConfigTemplate.cfg}`` over DIRAC and every extension."""
     merged: dict[str, CFG] = {}
@@ -115,8 +119,10 @@ def extension_databases() -> list[tuple[str, str, Path]]:
 
 def extension_services() -> list[Component]:
     """Every DISET service an extension ships (``<X>System/Service/<Name>Handler.py``), on the port its
-    ``ConfigTemplate.cfg`` gives."""
+    ``ConfigTemplate.cfg`` gives; not a handler that replaces one of DIRAC's services the instance runs anyway
+    (DIRAC loads the extension's handler for it)."""
     templates = system_templates()
+    dirac_services = {c.full_name for c in COMPONENTS}
     found = []
     for package in extension_packages():
         if package == "DIRAC":
@@ -124,7 +130,7 @@ def extension_services() -> list[Component]:
         for handler in sorted(_package_dir(package).glob("*System/Service/*Handler.py")):
             name = handler.stem[: -len("Handler")]
             system = handler.parent.parent.name[: -len("System")]
-            if name.startswith("Tornado"):
+            if name.startswith("Tornado") or f"{system}/{name}" in dirac_services:
                 continue
             port = templates.get(system, CFG()).getOption(f"Services/{name}/Port")
             if not port:
@@ -194,6 +200,10 @@ def _systems(inst: Instance, ident: Identity) -> CFG:
     # DIRAC's Mail utility connects to the SMTP server the Notification service's CS section names (default:
     # localhost:25); here a local port of the instance, where nothing listens unless someone runs an SMTP sink.
     settings["Framework"]["Services"]["Notification"]["SMTP"] = {"Host": "127.0.0.1", "Port": inst.smtp_port()}
+    # This extension's TransformationManager hands a task to the WorkflowTaskAgent once it is TASK_SUBMISSION_DELAY
+    # s old (DIRAC: 30 s, a margin against reading a task its TransformationAgent is still writing; here the
+    # database is local and idle, and each level of the campaign's chain waited those 30 s)
+    settings["Transformation"]["Services"]["TransformationManager"]["TaskSubmissionDelay"] = TASK_SUBMISSION_DELAY
     settings["WorkloadManagement"]["Services"]["SandboxStore"].update(
         {"BasePath": str(inst.sandboxes), "Backend": "local", "LocalSE": SANDBOX_SE}
     )

@@ -69,6 +69,8 @@ class Component:
     name: str
     port: int | None = None
     kind: str = "service"  # or "executor"
+    #: started by ``up`` when empty; otherwise only by the command named here (e.g. "portal"), stopped by ``down``
+    on_demand: str = ""
 
     @property
     def key(self) -> str:
@@ -103,9 +105,10 @@ COMPONENTS = (
     # of records by a process whose own connection to OpenSearch failed when it started
     Component("Monitoring", "Monitoring", 9137),
     # what the web portal's own apps need (docs/portal.md): the users' desktops and settings, and the data of
-    # DIRAC's monitors (Transformation Monitor, Job Monitor, ...), both DISET services
-    Component("Framework", "UserProfileManager", 9155),
-    Component("Monitoring", "WebApp", 9199),
+    # DIRAC's monitors (Transformation Monitor, Job Monitor, ...), both DISET services used by nothing else,
+    # started with the portal (`dirac-ctao-local portal`), not by `up`: ~175 MiB resident
+    Component("Framework", "UserProfileManager", 9155, on_demand="portal"),
+    Component("Monitoring", "WebApp", 9199, on_demand="portal"),
     Component("WorkloadManagement", "JobManager", 9132),
     Component("WorkloadManagement", "Optimizers", kind="executor"),
 )

@@ -3,8 +3,8 @@
 One more process of the instance (key ``WebApp_Portal``), started on demand (not by ``up``: most work never opens
 a browser) and stopped by ``down``: WebAppDIRAC 6.0.8 run by :mod:`CTAODIRAC.WebApp.portal` with the host
 certificate, HTTPS on 8443 + the port offset (browser user certificates), plain HTTP (visitors) on 8080 + the
-offset. Its ``/WebApp`` section is ``etc/portal.cfg``, given to that process only. The services its apps need
-(Framework/UserProfileManager, Monitoring/WebApp) are started by ``up``.
+offset. Its ``/WebApp`` section is ``etc/portal.cfg``, given to that process only. The services only its apps
+need (Framework/UserProfileManager, Monitoring/WebApp) are started with it (``control.start_portal``), not by ``up``.
 
 Plain Python: DIRAC runs only in the portal's process.
 """

@@ -49,7 +49,8 @@ def main() -> int:
         subprocess.run([local, "up"], env=env, check=True, stdout=subprocess.DEVNULL)
         up = time.perf_counter() - t0
         t0 = time.perf_counter()
-        run = subprocess.run([local, "campaign", "--showers", str(args.showers), "--pilots", str(args.pilots)],
+        run = subprocess.run([local, "campaign", "--showers", str(args.showers), "--pilots", str(args.pilots),
+                              "--json"],
                              env=env, capture_output=True, text=True)  # fmt: skip
         wall = time.perf_counter() - t0
         out = run.stdout

@@ -3,12 +3,14 @@ its own: toy DL0 → ctapipe-process → merge → merge → train energy and cl
 run by DIRAC's agents, ours, and local JobAgent pilots, **while faults are injected** (``--chaos --short``, a
 seeded plan: docs/chaos.md); it must end with every transformation and production Completed by the agents,
 every input processed or given up once, no orphan output, storage and catalog agreeing; then the DL2 files are
-read back with ctapipe. The happy path (no fault) is the README's ``make demo``."""
+read back with ctapipe, and the campaign's report (tables, summary file, pictures, HTML page) checked. The happy
+path (no fault) is the README's ``make demo``."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -43,12 +45,13 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
     local = str(control.venv_bin() / "dirac-ctao-local")
     try:
         run = subprocess.run([local, "campaign", "--chaos", "--short", "--seed", "3", "--showers", "200",
-                              "--timeout", "2700"], env=env, capture_output=True, text=True, timeout=3000)  # fmt: skip
+                              "--timeout", "2700", "--json"], env=env, capture_output=True, text=True,
+                             timeout=3000)  # fmt: skip
         out = run.stdout
         # progress was shown (else the command failed early, e.g. bringing its instance up: say why)
         assert "[" in out and "transformations done" in out, out[-4000:] + run.stderr[-3000:]
         assert "chaos report" in out, out[-4000:] + run.stderr[-3000:]
-        summary = json.loads(out[out.index("{\n"):])
+        summary = json.loads(out[out.index("\n{\n") + 1:])  # --json: the summary ends the output
         chaos = summary["chaos"]
         assert run.returncode == 0, out[-6000:] + run.stderr[-3000:]
         assert summary["complete"] is True and chaos["problems"] == []
@@ -83,5 +86,41 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
             columns = table["columns"]
             assert any(c.endswith("_energy") for c in columns), (path, columns)
             assert any(c.endswith("_prediction") for c in columns), (path, columns)
+        check_the_report(out, summary, root)
     finally:
         subprocess.run([local, "purge", "--yes"], env=env, capture_output=True, timeout=300)
+
+
+def check_the_report(out: str, summary: dict, root: Path) -> None:
+    """The campaign's ending: its tables, the summary in a file, and the report (docs/campaign-report.md): every
+    picture a sound PNG shown by the page, the timeline's jobs on the pilots, the DL2 numbers of the toy events."""
+    import matplotlib.image
+
+    for shown in ("productions", "transformations", "models and DL2 files", "where the jobs' time went",
+                  "summary (JSON): ", "report: "):  # fmt: skip
+        assert shown in out, shown
+    page = Path(summary["report"])
+    assert page.is_file() and page.parent == root / "reports" / summary["campaign"]
+    written = json.loads((page.parent / "summary.json").read_text())
+    assert written == summary
+    pictures = {p.name for p in page.parent.glob("*.png")}
+    # a chaos run: its faults and the failure agent's decisions too
+    assert pictures == {"timeline.png", "graph.png", "energy.png", "roc.png", "events.png"}, pictures
+    assert set(re.findall(r'<img src="([^"]+)"', page.read_text())) == pictures
+    for name in pictures:
+        image = matplotlib.image.imread(page.parent / name)
+        assert image.shape[0] > 200 and image.shape[1] > 200, (name, image.shape)
+        assert image[..., :3].std() > 0.02, f"{name} looks blank"
+    report = json.loads((page.parent / "report.json").read_text())
+    data = report["data"]
+    assert len(data["productions"]) == 5 and len(data["transformations"]) == 29
+    assert all(t["status"] == "Completed" for t in data["transformations"])
+    assert len(data["jobs"]) == summary["timing"]["jobs"] >= 29
+    # the local pilots that ran the jobs, read from their logs (pilot1, pilot2, the bad site's, the sick ones)
+    pilots = {j["pilot"] for j in data["jobs"] if j["matched"] is not None}
+    assert {"pilot1", "pilot2"} <= pilots, pilots
+    assert sum(t["failed_jobs"] for t in data["transformations"]) >= 1  # the chaos failed jobs
+    assert {e["lane"] for e in data["events"]} == {"fault", "decision"}
+    dl2 = report["dl2"]
+    assert dl2["energy"]["events"] > 0 and any(r is not None for r in dl2["energy"]["resolution"])
+    assert dl2["roc"]["auc"] is not None and dl2["roc"]["signal"] > 0 and dl2["roc"]["background"] > 0

@@ -6,11 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.Core.Report.timing import job_times, time_split
 from CTAODIRAC.LocalDIRAC.campaign import (
     file_states,
-    job_times,
     reduced_campaign,
-    time_split,
     total_states,
     transformation_done,
 )

@@ -8,7 +8,10 @@ running as a data centre runs them (polling every 10-20 s): InputDataAgent, Tran
 WorkflowTaskAgent, the FailureManagementAgent (acting: it retries jobs that failed, e.g. an apply-models job
 that ran before its model existed), and JobAgents with the worker-node configuration executing the jobs here
 ("pilots", started again when they stop). Nothing is registered or changed by hand after the submission.
-Progress is printed when it changes; a JSON summary at the end says where the time went (:func:`job_times`).
+Progress is printed when it changes. It ends with tables (per production and transformation, the models and DL2
+files, where the jobs' time went), the JSON summary written to ``<root>/reports/<campaign>/summary.json`` (and
+printed with ``--json``), and a report with pictures next to it (``index.html``; docs/campaign-report.md), made
+from what DIRAC holds as ``dirac-ctao-campaign-report`` makes it.
 
 With ``--chaos`` (docs/chaos.md) the same campaign runs while :mod:`CTAODIRAC.LocalDIRAC.chaos` injects faults: the
 DL0 files get a second copy at the second site, whose pilot fails every job; one more DL0 run is registered whose
@@ -25,14 +28,16 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from CTAODIRAC.Core.Report.page import write_report
+from CTAODIRAC.Core.Report.tables import summary_split
 from CTAODIRAC.LocalDIRAC.csconfig import FAILOVER_SE_NAME
 from CTAODIRAC.LocalDIRAC.instance import SPARE_SE_NAME, SPARE_SITE
 
@@ -70,6 +75,7 @@ def main() -> int:
     parser.add_argument("--chaos", action="store_true", help="inject faults while the campaign runs")
     parser.add_argument("--seed", type=int, default=1, help="seed of the chaos plan")
     parser.add_argument("--short", action="store_true", help="fewer faults (the chaos integration test)")
+    parser.add_argument("--json", action="store_true", help="also print the JSON summary on stdout")
     parser.add_argument("--submit-only", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
 
@@ -215,7 +221,7 @@ def main() -> int:
         supervisor.stop()
     elapsed = time.monotonic() - t0
 
-    # 4. the summary, and where the time went
+    # 4. the summary, the report (tables, pictures, one HTML page), and where the time went
     # the campaign's DL2: both models applied to the performance samples (the classifier-training samples with
     # the energy applied are DL2 too, but intermediate)
     dl2 = meta.find_files({"MCCampaign": campaign, "data_level": 2, "outputType": "Data",
@@ -224,7 +230,10 @@ def main() -> int:
     done = {step: states.get(tid, {}).get("Processed", 0) for step, tid in tids.items()}
     # plain: every file processed; chaos: every transformation and production Completed (files given up too)
     complete = finished_all
-    timing = time_split(_task_records(tc, JobMonitoringClient(), list(tids.values())))
+    report_dir = inst.root / "reports" / campaign
+    data = read_report_data(plan, campaign, inst, models, dl2, elapsed, args.pilots,
+                            chaos_dir / "faults.jsonl" if args.chaos else None)
+    timing = summary_split(data.jobs)
     summary = {"campaign": campaign, "complete": complete, "seconds": round(elapsed),
                "submission_seconds": round(submitted_at - t0), "pilots": args.pilots, "timing": timing,
                "files_processed_per_step": done, "models": models, "dl2_outputs": dl2}
@@ -238,8 +247,95 @@ def main() -> int:
         split = ", ".join(f"{key} {timing[key]['sum_s']} s" for key in parts)
         print(report["text"] + f"\nwall time {round(elapsed)} s (submission {round(submitted_at - t0)} s); "
               f"{timing['jobs']} jobs: {split}", flush=True)
-    print(json.dumps(summary, indent=1, default=str), flush=True)
+    metrics = dl2_metrics(inst, dl2, Path(args.ctapipe_env))
+    written = write_report(data, report_dir, metrics, extra={"summary": summary})
+    summary["report"] = str(written.page)
+    summary_file = report_dir / "summary.json"
+    summary_file.write_text(json.dumps(summary, indent=1, default=str))
+    show_summary(data, metrics, summary, summary_file, written)
+    if args.json:
+        print(json.dumps(summary, indent=1, default=str), flush=True)
     return 0 if ok else 1
+
+
+def read_report_data(plan: Any, campaign: str, inst: Any, models: list[str], dl2: list[str], elapsed: float,
+                     pilots: int, faults: Path | None) -> Any:
+    """The report's data, read from DIRAC as ``dirac-ctao-campaign-report`` reads it, with what only this run
+    knows: which local pilot ran each job (from the pilots' logs), the faults it injected, its wall time."""
+    from CTAODIRAC.ProductionSystem.Client.CampaignReader import CampaignReader
+
+    data = CampaignReader(pilots=pilots_from_logs(inst.root / "logs"), read_outputs=False).read(
+        [p.name for p in plan.productions], title=f"campaign {campaign}")
+    data.models, data.dl2 = list(models), list(dl2)
+    data.wall_seconds, data.pilots = elapsed, pilots
+    if faults is not None and faults.exists():
+        data.events = sorted([*data.events, *fault_events(faults.read_text())], key=lambda e: e.time)
+    return data
+
+
+#: The local pilots' logs: ``agent_WorkloadManagement_JobAgent_<pilot>.log``.
+PILOT_LOG = "agent_WorkloadManagement_JobAgent_"
+
+
+def pilots_from_logs(logs: Path) -> dict[int, str]:
+    """``{job: pilot}`` from the local pilots' logs (a JobAgent logs ``Received JobID=N`` for each job it takes;
+    the pilot is named after its log: ``pilot1``, ``bad-site``, ``software-missing``...)."""
+    found: dict[int, str] = {}
+    for log in sorted(logs.glob(PILOT_LOG + "*.log"), key=lambda p: p.stat().st_mtime):
+        name = log.stem[len(PILOT_LOG):]
+        name = re.sub(r"_\d+_\d+$", "", name)  # the one-job sick pilots: <kind>_<run pid>_<n>
+        for job in re.findall(r"Received JobID=(\d+)", log.read_text(errors="replace")):
+            found[int(job)] = name
+    return found
+
+
+def fault_events(text: str) -> list[Any]:
+    """The faults a chaos run applied (its ``faults.jsonl``) as report events."""
+    from CTAODIRAC.Core.Report.data import Event
+
+    events = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("what") == "applied":
+            events.append(Event(float(entry["time"]), "fault", str(entry.get("kind", "")),
+                                str(entry.get("target") or entry.get("jobs") or entry.get("lfns") or "")))
+    return events
+
+
+def dl2_metrics(inst: Any, dl2: list[str], ctapipe_env: Path) -> dict[str, Any] | None:
+    """The DL2 numbers of the report, read from the stored DL2 files by the payload environment's ctapipe (None,
+    with a note, when they cannot be read: the campaign's result does not depend on them)."""
+    from CTAODIRAC.Core.Report.dl2 import DL2ReadError, read_metrics
+
+    paths = [inst.storage / lfn.lstrip("/") for lfn in dl2]
+    if not paths:
+        return None
+    try:
+        return read_metrics(paths, str(ctapipe_env / "bin" / "python"))
+    except (DL2ReadError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"note: no DL2 plots ({exc})", flush=True)
+        return None
+
+
+def show_summary(data: Any, metrics: dict[str, Any] | None, summary: dict[str, Any], summary_file: Path,
+                 written: Any) -> None:
+    """The campaign's ending, for a person: the tables, then where the summary and the report are."""
+    from rich.console import Console
+
+    from CTAODIRAC.Core.Report import render
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    console.print()
+    render.show(data, console, metrics)
+    state = "complete" if summary["complete"] else "[red]NOT complete[/]"
+    console.print(f"campaign {summary['campaign']} {state} in {summary['seconds']} s (submission "
+                  f"{summary['submission_seconds']} s), {len(summary['dl2_outputs'])} DL2 files, "
+                  f"{len(summary['models'])} models")
+    console.print(f"summary (JSON): {summary_file}")
+    console.print(f"report: {written.page} ({len(written.pictures)} pictures)", soft_wrap=True)
 
 
 #: The chaos run's extra DL0 run, whose stored copies are lost for good (a proton performance run: the proton
@@ -355,72 +451,6 @@ def total_states(states: dict[int, dict[str, int]]) -> dict[str, int]:
         for status, count in by_status.items():
             total[status] = total.get(status, 0) + count
     return total
-
-
-def _task_records(tc: Any, monitoring: Any, tids: list[int]) -> list[tuple[datetime, list[tuple]]]:
-    """For each task with a job: (task creation time, the job's logging records)."""
-    res = tc.getTransformationTasks({"TransformationID": tids})
-    records = []
-    for task in res.get("Value", []):
-        job = int(task["ExternalID"] or 0)
-        if job <= 0:
-            continue
-        logging = monitoring.getJobLoggingInfo(job)
-        if logging["OK"]:
-            records.append((task["CreationTime"], logging["Value"]))
-    return records
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(str(text))
-
-
-def job_times(created: datetime, records: list[tuple]) -> dict[str, float | None]:
-    """Where one job's time went, from its task's creation time and DIRAC's logging records
-    ``(status, minor status, application status, time, source)``, in seconds:
-
-    - ``to_job``: task created → job received (DIRAC's 30 s hold before a task is handed out, WorkflowTaskAgent
-      polling);
-    - ``queued``: received → matched (optimizers, waiting for a free JobAgent);
-    - ``payload``: the program's run (dirac-ctao-run-step's "Running <program>" to its next status);
-    - ``upload``: after the payload, dirac-ctao-run-step's uploads, registrations and file statuses (to its last
-      status);
-    - ``wrapper``: the rest of the job's run (DIRAC's job wrapper: sandbox, input download, finalisation);
-      the whole run when the payload never started.
-    """
-    times = [(_when(r[3]), r[0], r[1], r[2], r[4]) for r in records]
-    received = times[0][0] if times else None
-    matched = next((t for t, status, *_ in times if status == "Matched"), None)
-    finished = next((t for t, status, *_ in reversed(times) if status in ("Done", "Failed", "Completed")), None)
-    start = next((i for i, (_, _, _, app, source) in enumerate(times)
-                  if app.startswith("Running ") and "dirac-ctao-run-step" in source), None)  # fmt: skip
-
-    def span(a: datetime | None, b: datetime | None) -> float | None:
-        return (b - a).total_seconds() if a and b else None
-
-    payload = upload = None
-    if start is not None and start + 1 < len(times):
-        payload = span(times[start][0], times[start + 1][0])
-        last = max(i for i, row in enumerate(times) if "dirac-ctao-run-step" in row[4])
-        upload = span(times[start + 1][0], times[max(last, start + 1)][0])
-    run = span(matched, finished)
-    return {
-        "to_job": span(created, received),
-        "queued": span(received, matched),
-        "payload": payload,
-        "upload": upload,
-        "wrapper": run - (payload or 0) - (upload or 0) if run is not None else None,
-    }
-
-
-def time_split(records: list[tuple[datetime, list[tuple]]]) -> dict[str, Any]:
-    """Sums and medians of :func:`job_times` over the campaign's jobs."""
-    per_job = [job_times(created, recs) for created, recs in records]
-    split: dict[str, Any] = {"jobs": len(per_job)}
-    for key in ("to_job", "queued", "wrapper", "payload", "upload"):
-        values = sorted(v[key] for v in per_job if v[key] is not None)
-        split[key] = {"sum_s": round(sum(values)), "median_s": round(values[len(values) // 2], 1) if values else None}
-    return split
 
 
 if __name__ == "__main__":

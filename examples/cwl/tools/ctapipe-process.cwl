@@ -17,7 +17,10 @@ arguments:
   - prefix: --output=
     separate: false
     valueFrom: $(inputs.input_file.nameroot).dl2.h5
+  - --write-parameters     # what the YAML campaign's process steps pass (options)
+  - --no-write-images
   - --write-showers
+  - --no-progress
 inputs:
   input_file:
     type: File

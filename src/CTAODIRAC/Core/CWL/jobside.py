@@ -290,14 +290,14 @@ def container_options(image: str | None, runtime: str) -> list[str]:
 
 
 def cwltool_command(python: str, config: CWLRunConfig, runtime: str, outdir: str = "cwl-outdir",
-                    tmpdir: str = "cwl-tmp") -> list[str]:
+                    tmpdir: str = "cwl-tmp", job_order: str = JOB_ORDER) -> list[str]:
     """The cwltool command line run in the job's working directory (outputs under ``outdir``, temporary
-    directories under ``tmpdir``, both relative to it)."""
+    directories under ``tmpdir``, both relative to it; the inputs in ``job_order``)."""
     return [
         python, "-c", CWLTOOL_ENTRY, "--disable-color",
         *container_options(config.container_image, runtime),
         "--outdir", outdir, "--tmpdir-prefix", f"{tmpdir}/tmp", "--tmp-outdir-prefix", f"{tmpdir}/out",
-        config.tool, JOB_ORDER,
+        config.tool, job_order,
     ]  # fmt: skip
 
 

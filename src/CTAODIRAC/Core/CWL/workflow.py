@@ -29,10 +29,12 @@ from pydantic import ValidationError
 from ..Production.builder import DatasetResolver, build_plan
 from ..Production.errors import Issue, KeyPath, ProductionSpecError, SpecLinkError, SpecValidationError
 from ..Production.models import ProductionFile
-from ..Production.plan import Plan
+from ..Production.plan import Plan, PlannedStep
 from ..Production.validation import issues_from_validation_error
 from .document import CWLDocument, Hint, entries, read_cwl, requirement
 from .hints import ProductionHint
+from .pack import pack_cwl
+from .stepjob import self_contained, step_job, tool_file_name
 
 __all__ = ["workflow_plan"]
 
@@ -328,6 +330,10 @@ class _Translation:
         config: list[str] = []
         parameters: dict[str, Any] = {}
         fed: list[str] = []
+        feeds: dict[str, list[str]] = {}  # step input -> the data parents (expansions) whose files it takes
+        model_feeds: dict[str, list[str]] = {}  # step input -> the training steps whose models it takes
+        catalog_feeds: list[str] = []  # step inputs fed by the catalog input
+        config_values: dict[str, Any] = {}  # step input -> its value with lfn:// files
         for in_id, entry, in_path in entries(step.entry.get("in"), step.path + ("in",)):
             sources, default = _sources(entry)
             values: list[Any] = []
@@ -356,12 +362,16 @@ class _Translation:
                     for name in names:
                         if name not in [existing for existing, _ in target]:
                             target.append((name, in_path))
+                        per_input = (model_feeds if is_model else feeds).setdefault(in_id, [])
+                        if name not in per_input:
+                            per_input.append(name)
                 elif source in self.hint.inputs:
                     fed.append(in_id)
                     if data_input is not None and data_input[0] != source:
                         raise self.error(self.workflow, in_path, f"step '{step.id}' reads two catalog inputs"
                                          f" ('{data_input[0]}' and '{source}'); a transformation has one input query")
                     data_input = (source, in_path)
+                    catalog_feeds.append(in_id)
                 elif source in self.workflow_inputs:
                     values.append(self.input_value(source))
                 else:
@@ -375,6 +385,7 @@ class _Translation:
                         " read catalog files only: register it and give its lfn:// location")  # fmt: skip
                 if lfns:
                     config += [lfn for lfn in lfns if lfn not in config]
+                    config_values[in_id] = value if len(values) == 1 else values
                 elif value is not None:
                     parameters[in_id] = value
         if data_input is not None and parents:
@@ -399,7 +410,8 @@ class _Translation:
                 self.locator.add(position + ("models", index), self.workflow, path, keep_rest=False)
         if config:
             native["config"] = config
-        step.hint["_cwl"] = {"parameters": parameters, "files": sorted(set(fed))}
+        step.hint["_cwl"] = {"parameters": parameters, "files": sorted(set(fed)), "feeds": feeds,
+                             "model_feeds": model_feeds, "catalog_feeds": catalog_feeds, "config": config_values}
         return native
 
     # ------------------------------------------------------------------------------------------- build
@@ -450,8 +462,49 @@ class _Translation:
             "productions": productions,
         }
 
+    def tool_document(self, step: _Step) -> dict[str, Any]:
+        """The step's CommandLineTool as the jobs run it: its own data, or packed when it imports files."""
+        cached = self.documents.get(id(step.tool.data))
+        if cached is not None:
+            return cached
+        inline = step.tool.root != ()
+        document = self_contained(step.tool.data, self.workflow.data.get("cwlVersion") if inline else None,
+                                  self.workflow.data.get("$namespaces") if inline else None)
+        if document is None:
+            if inline:
+                raise self.error(self.workflow, step.path + ("run",), f"step '{step.id}': an inline tool that"
+                                 " imports other files cannot be run by a transformation; put it in a file")
+            document = pack_cwl(step.tool.path)
+        self.documents[id(step.tool.data)] = document
+        return document
+
+    def step_job(self, step: _Step, planned: PlannedStep, plan: Plan) -> dict[str, Any]:
+        """The :class:`~.stepjob.CWLStepJob` of a step's transformation (``job.extra["cwl_step"]``)."""
+        info = step.hint["_cwl"]
+
+        def expanded(names: list[str], among: list[str]) -> list[str]:
+            """The planned parents a fed name stands for (a ``foreach`` name: this expansion's)."""
+            found: list[str] = []
+            for name in names:
+                pattern = re.compile("^" + _VARIABLE.sub(".+", re.escape(name).replace(r"\$", "$")) + "$")
+                found += [parent for parent in among if (parent == name or pattern.match(parent))
+                          and parent not in found]
+            return found
+
+        file_inputs: dict[str, list[dict[str, Any]]] = {key: [] for key in info["catalog_feeds"]}
+        for key, names in info["feeds"].items():
+            file_inputs[key] = [dict(plan.step(name).output_query)
+                                for name in expanded(names, list(planned.data_parents))]
+        model_feeds = {key: expanded(names, list(planned.model_parents)) for key, names in info["model_feeds"].items()}
+        docker = requirement(self.workflow, step.path, "DockerRequirement") or requirement(
+            step.tool, step.tool.root, "DockerRequirement")  # fmt: skip
+        image = (docker[0].get("dockerPull") or docker[0].get("dockerImageId")) if docker else None
+        return step_job(tool_file_name(step.id), self.tool_document(step), file_inputs, model_feeds,
+                        info["config"], info["parameters"], str(image) if image else None).model_dump(mode="json")
+
     def attach(self, plan: Plan) -> Plan:
         """Each job description names the CWL tool, step and parameters the job runs."""
+        self.documents: dict[int, dict[str, Any]] = {}
         productions = []
         for production in plan.productions:
             steps = []
@@ -461,6 +514,7 @@ class _Translation:
                     steps.append(planned)
                     continue
                 extra = dict(planned.job.extra)
+                extra["cwl_step"] = self.step_job(step, planned, plan)
                 extra["cwl"] = {
                     "workflow": self.workflow.name,
                     "step": step.id,

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from CTAODIRAC.Core.CWL.stepjob import CWLStepJob
 from CTAODIRAC.Core.Production.models import PLACEHOLDER
 from CTAODIRAC.Core.Production.plan import PlannedStep
 from CTAODIRAC.Core.Production.submission import FILE_LEVEL_FIELDS, registered_query
@@ -122,14 +123,17 @@ class StepConfig(_Frozen):
     input_limit: int | None = Field(default=None, gt=0)
     """The step's ``input_limit``: at most this many input files in all for the transformation. Not used by the
     job: DIRAC's TransformationAgent (through our plugin) and the failure agent read it from the body."""
+    cwl: CWLStepJob | None = None
+    """A step described in CWL (a workflow step, or a YAML ``executable`` with ``cwl:``): the job runs this
+    CommandLineTool with cwltool instead of the kind's built-in command (docs/cwl.md)."""
 
 
 def encode_config(config: StepConfig) -> str:
     """The config as one shell-safe token (URL-safe base64 of its JSON) for the job's arguments.
 
-    A step without ``input_limit`` is encoded without the key, as before it existed: a job-side command of an
-    earlier release (its model forbids unknown keys) still reads it."""
-    exclude = {"input_limit"} if config.input_limit is None else None
+    A step without ``input_limit`` (or ``cwl``) is encoded without the key, as before it existed: a job-side
+    command of an earlier release (its model forbids unknown keys) still reads it."""
+    exclude = {name for name in ("input_limit", "cwl") if getattr(config, name) is None} or None
     return base64.urlsafe_b64encode(config.model_dump_json(exclude=exclude).encode()).decode()
 
 
@@ -327,10 +331,11 @@ def step_config(
     file_level = FILE_LEVEL_FIELDS if file_level_fields is None else file_level_fields
     job = step.job
     options = [part for part in shlex.split(job.options)] + shlex.split(job.arguments)
+    cwl = CWLStepJob.model_validate(job.extra["cwl_step"]) if job.extra.get("cwl_step") else None
     return StepConfig(
         step=step.name,
         kind=step.kind,
-        program=job.program or "true",
+        program=(cwl.program if cwl is not None else None) or job.program or "true",
         options=options,
         config=list(job.config),
         output_dir=output_dir,
@@ -344,4 +349,5 @@ def step_config(
         outputs=list(job.outputs),
         showers=job.showers,
         input_limit=job.input_limit,
+        cwl=cwl,
     )

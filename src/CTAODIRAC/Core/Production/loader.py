@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..CWL.loader import is_cwl, load_cwl_job, load_cwl_plan
+from ..CWL.loader import is_cwl, load_cwl_plan, load_cwl_tool_step
 from .builder import DatasetResolver, build_plan
 from .errors import Issue, ProductionSpecError, SpecSyntaxError, SpecValidationError
 from .legacy import LegacyTranslation, build_legacy_plan, legacy_to_native
@@ -140,18 +140,21 @@ def _with_cwl_jobs(plan: Plan, spec: ProductionFile, document: SourceDocument, p
         return plan
     base = Path(path).parent if path is not None else Path.cwd()
     jobs: dict[str, dict[str, Any]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     for key_path, cwl in {value for value in wanted.values()}:
         tool = base / cwl
         if not tool.is_file():
             issue = Issue(message=f"no CWL file '{cwl}' (looked for {tool})", path=tuple(key_path) + ("cwl",))
             raise SpecValidationError(document.locate([issue]))
-        jobs[cwl] = load_cwl_job(tool, require_inputs=False).model_dump(mode="json")
+        description, step_job = load_cwl_tool_step(tool)
+        jobs[cwl] = description.model_dump(mode="json")
+        runs[cwl] = step_job.model_dump(mode="json")
     productions = []
     for production in plan.productions:
         steps = []
         for step in production.steps:
             if step.name in wanted:
-                extra = {**step.job.extra, "cwl": jobs[wanted[step.name][1]]}
+                extra = {**step.job.extra, "cwl": jobs[wanted[step.name][1]], "cwl_step": runs[wanted[step.name][1]]}
                 step = step.model_copy(update={"job": step.job.model_copy(update={"extra": extra})})
             steps.append(step)
         productions.append(production.model_copy(update={"steps": steps}))

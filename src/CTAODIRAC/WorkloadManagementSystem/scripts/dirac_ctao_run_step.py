@@ -64,6 +64,62 @@ def _input_lfns(job_id: int) -> list[str]:
     return [lfn.removeprefix("LFN:") for lfn in lfns]
 
 
+def _run_cwl(config, local_inputs: list[str], input_meta: list[dict], models: dict[str, str],
+             environment: dict[str, str], log_name: str, report, log) -> list[str]:
+    """Run the step's CommandLineTool with cwltool on the task's files (once per job order); the files of its
+    outputs. cwltool's messages and the tool's own output go to the step's log; exit 1 when it fails."""
+    import json
+    import sys
+
+    from DIRAC.ConfigurationSystem.Client.Helpers.Operations import Operations
+
+    from CTAODIRAC.Core.CWL.jobside import CWLRunConfig, cwltool_command
+    from CTAODIRAC.Core.CWL.stepjob import TaskBindingError, output_files, task_job_orders
+
+    step = config.cwl
+    try:
+        orders = task_job_orders(step, local_inputs, input_meta, models)
+    except TaskBindingError as exc:
+        fail(report, EXIT_PAYLOAD, f"Inputs not bound to the CWL tool: {exc}", "Application Finished With Errors")
+    Path(step.tool).write_text(json.dumps(step.document, indent=1))
+    runtime = Operations().getValue("CTAODIRAC/ContainerRuntime", "none")
+    run_config = CWLRunConfig(tool=step.tool, container_image=step.container_image)
+    names = [name for name in environment if name.startswith("CTAODIRAC_") and name != "CTAODIRAC_LOCAL_ROOT"]
+    preserve = [word for name in names for word in ("--preserve-environment", name)]
+    report.setApplicationStatus(f"Running {config.program} (cwltool)", sendFlag=True)
+    outputs: list[str] = []
+    with open(log_name, "w") as out:
+        for index, order in enumerate(orders):
+            order_file = f"cwl-job-order-{index}.json"
+            Path(order_file).write_text(json.dumps(order, indent=1))
+            try:
+                command = cwltool_command(sys.executable, run_config, runtime, outdir=f"cwl-outdir/{index}",
+                                          job_order=order_file)
+            except ValueError as exc:  # a CS value this command does not know
+                fail(report, EXIT_PAYLOAD, f"Container runtime not usable: {exc}", "Application Finished With Errors")
+            command = command[:3] + preserve + command[3:]
+            if step.container_image is None or runtime == "none":  # on the worker: in the step's software setup
+                command = config.software.wrap(command)
+            log.notice("Running", " ".join(command))
+            out.flush()
+            proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=out, text=True, env=environment)
+            Path(f"cwl-outputs-{index}.json").write_text(proc.stdout)
+            if proc.returncode != 0:
+                fail(report, EXIT_PAYLOAD, f"'{config.program}' (cwltool) Exited With Status {proc.returncode}",
+                     "Application Finished With Errors")
+            try:
+                outputs += output_files(json.loads(proc.stdout))
+            except (ValueError, AttributeError) as exc:
+                fail(report, EXIT_PAYLOAD, f"cwltool gave no output document ({exc})",
+                     "Application Finished With Errors")
+    names_seen = [Path(path).name for path in outputs]
+    twice = sorted({name for name in names_seen if names_seen.count(name) > 1})
+    if twice:
+        fail(report, EXIT_PAYLOAD, f"the CWL tool wrote two outputs named {', '.join(twice)}",
+             "Application Finished With Errors")
+    return outputs
+
+
 @Script()
 def main() -> None:
     Script.registerArgument("CONFIG: the step configuration (written by dirac-ctao-submit-production)")
@@ -109,6 +165,10 @@ def main() -> None:
         input_meta.append(res["Value"] if res["OK"] else {})
     particles = {Path(lfn).name: str(meta.get("particle", "")) for lfn, meta in zip(lfns, input_meta)}
     to_fetch = list(config.config)
+    if config.cwl is not None:  # a CWL tool's lfn:// File defaults (a YAML step's ``cwl:`` tool) come too
+        from CTAODIRAC.Core.CWL.workflow import lfn_files
+
+        to_fetch += [lfn for lfn in lfn_files(config.cwl.config_inputs)[0] if lfn not in to_fetch]
     models: dict[str, str] = {}
     for model_step, query in config.models.items():
         found = CatalogMetadata(fc).find_files(query)
@@ -130,17 +190,21 @@ def main() -> None:
         fail(report, EXIT_PAYLOAD, f"Bad options: {exc}", "Application Finished With Errors")
     if (problem := config.software.missing(config.program)) is not None:
         fail(report, EXIT_SOFTWARE, f"Software not found: {problem}", "Application not found")
-    command, outputs = payload_command(config, local_inputs, models, task_id, particles)
-    log.notice("Running", " ".join(command))
-    report.setApplicationStatus(f"Running {config.program}", sendFlag=True)
     environment = {**os.environ, **{f"CTAODIRAC_{name.upper()}": value for name, value in values.items()}}
     log_name = f"{config.step}.log"
-    before = set(os.listdir("."))
-    with open(log_name, "w") as out:
-        code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
-    if code != 0:
-        fail(report, EXIT_PAYLOAD, f"'{config.program}' Exited With Status {code}", "Application Finished With Errors")
-    if config.outputs:
+    if config.cwl is not None:  # a step described in CWL: its CommandLineTool, run by cwltool
+        outputs = _run_cwl(config, local_inputs, input_meta, models, environment, log_name, report, log)
+    else:
+        command, outputs = payload_command(config, local_inputs, models, task_id, particles)
+        log.notice("Running", " ".join(command))
+        report.setApplicationStatus(f"Running {config.program}", sendFlag=True)
+        before = set(os.listdir("."))
+        with open(log_name, "w") as out:
+            code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
+        if code != 0:
+            fail(report, EXIT_PAYLOAD, f"'{config.program}' Exited With Status {code}",
+                 "Application Finished With Errors")
+    if config.outputs and config.cwl is None:
         outputs, unmatched = collect_outputs(config.outputs, before, os.listdir("."), exclude={log_name})
         if unmatched:
             fail(report, EXIT_PAYLOAD, f"'{config.program}' wrote no file matching {', '.join(unmatched)}",

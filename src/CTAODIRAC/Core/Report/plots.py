@@ -22,7 +22,7 @@ LABELS = {"hold": PART_LABELS["to_job"], "queue": PART_LABELS["queued"], "wrappe
 STATUS_COLOURS = {"Completed": "#74c476", "Archived": "#74c476", "Active": "#6baed6", "Flush": "#9ecae1",
                   "Idle": "#fdd0a2", "New": "#d9d9d9", "Completing": "#c7e9c0", "Stopped": "#fb6a4a",
                   "Cleaning": "#bdbdbd", "Cleaned": "#bdbdbd", "Deleted": "#969696"}  # fmt: skip
-TOY = "toy events: a test of the chain, not CTAO's performance"
+TOY = "a test of the processing chain, not CTAO's performance"
 
 
 def _figure(width: float, height: float) -> Any:
@@ -142,13 +142,14 @@ def energy(metrics: dict[str, Any], path: Path, title: str = "") -> Path:
             lo = [x - edges[j] for j, x in enumerate(m["centers"]) if m["resolution"][j] is not None]
             hi = [edges[j + 1] - x for j, x in enumerate(m["centers"]) if m["resolution"][j] is not None]
             ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", color="#3182bd", capsize=0)
-        else:
-            ax.text(0.5, 0.5, "no gamma bin with enough events", ha="center", transform=ax.transAxes)
             for x, y, n in zip(xs, ys, [p[3] for p in pts]):
                 ax.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
                             color="#555555")
+        else:
+            ax.text(0.5, 0.5, "no gamma bin with enough events", ha="center", transform=ax.transAxes)
         if key == "bias":
             ax.axhline(0, color="#999999", linewidth=0.8)
+            ax.margins(y=0.2)
         else:
             ax.set_ylim(bottom=0, top=max([y for y in ys if y is not None] + [0.1]) * 1.25)
         ax.set_xscale("log")
@@ -156,11 +157,12 @@ def energy(metrics: dict[str, Any], path: Path, title: str = "") -> Path:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     gammas = m.get("events", 0)
-    fig.suptitle(title or f"gammas: {gammas} events (per bin: its count), reconstructed energy "
-                          f"'{metrics.get('energy_column')}'", fontsize=9)
-    fig.text(0.01, 0.985, "TOY EVENTS", fontsize=10, color="#d62728", fontweight="bold", va="top")
-    fig.text(0.99, 0.985, TOY, fontsize=7, color="#d62728", va="top", ha="right")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.text(0.5, 0.985, f"TOY EVENTS ({TOY})", fontsize=10, color="#d62728", fontweight="bold", va="top",
+             ha="center")
+    fig.text(0.5, 0.93, title or f"gammas: {gammas} events (number above each point: events in its bin), "
+                                 f"reconstructed energy '{metrics.get('energy_column')}'", fontsize=9, va="top",
+             ha="center")
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
     return _save(fig, path)
 
 
@@ -181,9 +183,10 @@ def roc(metrics: dict[str, Any], path: Path, title: str = "") -> Path:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or "gamma/hadron ROC curve", fontsize=10)
-    fig.text(0.01, 0.985, "TOY EVENTS", fontsize=10, color="#d62728", fontweight="bold", va="top")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    ax.set_title(title or "gamma/hadron ROC curve", fontsize=10, pad=14)
+    fig.text(0.5, 0.985, "TOY EVENTS", fontsize=10, color="#d62728", fontweight="bold", va="top", ha="center")
+    fig.text(0.5, 0.945, TOY, fontsize=7, color="#d62728", va="top", ha="center")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return _save(fig, path)
 
 

@@ -74,3 +74,29 @@ def test_progress_counts():
     assert states == {1: {"Processed": 2}, 2: {"Assigned": 1, "Processed": 1}}
     assert transformation_done(states[1]) and not transformation_done(states[2]) and not transformation_done({})
     assert total_states(states) == {"Processed": 3, "Assigned": 1}
+
+
+def test_pilots_are_read_from_their_logs(tmp_path):
+    from CTAODIRAC.LocalDIRAC.campaign import PILOT_LOG, pilots_from_logs
+
+    (tmp_path / f"{PILOT_LOG}pilot1.log").write_text("... Received JobID=4\n... Received JobID=6, ...\n")
+    (tmp_path / f"{PILOT_LOG}pilot2.log").write_text("Received JobID=5\n")
+    (tmp_path / f"{PILOT_LOG}software-missing_1234_7.log").write_text("Received JobID=9\n")
+    (tmp_path / "agent_Transformation_InputDataAgent.log").write_text("Received JobID=99\n")
+    assert pilots_from_logs(tmp_path) == {4: "pilot1", 6: "pilot1", 5: "pilot2", 9: "software-missing"}
+
+
+def test_fault_events_are_the_applied_faults():
+    from CTAODIRAC.LocalDIRAC.campaign import fault_events
+
+    log = "\n".join([
+        '{"time": 100.5, "what": "plan", "faults": []}',
+        '{"time": 120.0, "what": "applied", "kind": "kill-agent", "target": "Transformation/InputDataAgent"}',
+        '{"time": 130.0, "what": "skipped", "kind": "kill-pilot"}',
+        '{"time": 140.0, "what": "applied", "kind": "replica-lost", "lfns": ["/a"]}',
+        "not json",
+    ])  # fmt: skip
+    events = fault_events(log)
+    assert [(e.time, e.lane, e.kind) for e in events] == [(120.0, "fault", "kill-agent"),
+                                                          (140.0, "fault", "replica-lost")]  # fmt: skip
+    assert events[0].detail == "Transformation/InputDataAgent"

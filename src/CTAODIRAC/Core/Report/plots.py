@@ -80,10 +80,9 @@ def timeline(layout: Timeline, path: Path, title: str = "") -> Path:
 
     handles = [Patch(color=COLOURS[k], label=LABELS[k]) for k in SEGMENT_KINDS]
     handles.append(Patch(facecolor="white", edgecolor="#d62728", label="failed job"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1 if lanes > 8 else -0.18), ncol=6,
-              fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
     ax.set_title(title or "the jobs on the pilots (thick: running; thin, above: waiting for a pilot)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.28 / fig.get_figheight(), 1, 1))
     return _save(fig, path)
 
 

@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--chaos", action="store_true", help="inject faults while the campaign runs")
     parser.add_argument("--seed", type=int, default=1, help="seed of the chaos plan")
     parser.add_argument("--short", action="store_true", help="fewer faults (the chaos integration test)")
+    parser.add_argument("--cwl", action="store_true", help="the CWL twin (examples/cwl/ctapipe_campaign.cwl)")
     parser.add_argument("--json", action="store_true", help="also print the JSON summary on stdout")
     parser.add_argument("--submit-only", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
@@ -104,8 +105,15 @@ def main() -> int:
     inst = Instance(args.root)
     campaign = f"Toy{uuid.uuid4().hex[:6]}"
     repo = checkout() or Path.cwd()
-    plan_text = reduced_campaign((repo / "examples" / "ctapipe_campaign.yaml").read_text(), campaign)
-    plan = load_campaign_plan(plan_text)
+    if args.cwl:  # the same campaign described in CWL: its jobs run the workflow's tools with cwltool
+        from CTAODIRAC.LocalDIRAC.cwl_campaign import reduced_cwl_plan
+
+        if args.chaos:
+            parser.error("--cwl runs without --chaos")
+        plan_text, plan = "", reduced_cwl_plan(repo, campaign)
+    else:
+        plan_text = reduced_campaign((repo / "examples" / "ctapipe_campaign.yaml").read_text(), campaign)
+        plan = load_campaign_plan(plan_text)
     query = {k: next(iter(v.values())) for k, v in plan.step("process-gamma-performance").input_query.items()}
     for key in ("particle", "split"):
         query.pop(key)

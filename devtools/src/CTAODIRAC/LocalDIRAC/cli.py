@@ -200,6 +200,7 @@ def campaign(
     seed: Annotated[int, typer.Option(help="Seed of the chaos plan.")] = 1,
     short: Annotated[bool, typer.Option("--short", help="With --chaos: fewer faults, sooner.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Also print the JSON summary on stdout.")] = False,
+    cwl: Annotated[bool, typer.Option("--cwl", help="Its CWL twin, examples/cwl/ctapipe_campaign.cwl.")] = False,
 ) -> None:
     """Run examples/ctapipe_campaign.yaml end to end here, from toy DL0 to DL2 (needs .venv-ctapipe); with
     --chaos, while faults are injected, then check that nothing was lost or done twice. Ends with tables, the JSON
@@ -221,6 +222,11 @@ def campaign(
         cmd += ["--chaos", "--seed", str(seed), *(["--short"] if short else [])]
     if as_json:
         cmd.append("--json")
+    if cwl:
+        if chaos:
+            err.print("[red]--cwl runs without --chaos[/]")
+            raise typer.Exit(2)
+        cmd.append("--cwl")
     raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +108,8 @@ class CampaignData:
 
 def job_from_phases(job: int, transformation: int, task: int, phases: JobPhases, status: str = "", pilot: str = "",
                     site: str = "") -> Job:
-    def e(value: datetime | None) -> float | None:
-        return epoch(value)
-
+    """A job's row from its :class:`~CTAODIRAC.Core.Report.timing.JobPhases` (times to epoch seconds)."""
+    e = epoch
     return Job(job, transformation, task, status, pilot, site, e(phases.created), e(phases.received),
                e(phases.matched), e(phases.payload_start), e(phases.payload_end), e(phases.upload_end),
                e(phases.finished))

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
+from DIRAC.Core.Utilities.ReturnValues import SErrorException, returnValueOrRaise
 
 from CTAODIRAC.Core.errors import CTAODIRACError
 from CTAODIRAC.Core.Failures.links import feeds, implicit_parents
@@ -40,7 +40,7 @@ class CampaignReadError(CTAODIRACError):
 def _value(result: dict[str, Any], what: str) -> Any:
     try:
         return returnValueOrRaise(result)
-    except Exception as exc:  # DIRAC's SErrorException: say what was read
+    except SErrorException as exc:
         raise CampaignReadError(f"{what}: {exc}") from exc
 
 

@@ -65,7 +65,7 @@ def campaign_report(
         if wanted:
             python = dl2_mod.ctapipe_python(ctapipe_python)
             with tempfile.TemporaryDirectory(prefix="campaign-report-dl2-") as tmp:
-                paths = _local_copies(wanted, Path(tmp), errors)
+                paths = _local_copies(wanted, Path(tmp))
                 errors.print(f"reading {len(paths)} DL2 files with {python}")
                 metrics = dl2_mod.read_metrics(paths, python)
         report = write_report(data, output, metrics)
@@ -77,7 +77,7 @@ def campaign_report(
         errors.print(f"report: {report.page.resolve()} ({len(report.pictures)} pictures)")
 
 
-def _local_copies(files: list[str], directory: Path, errors) -> list[str]:
+def _local_copies(files: list[str], directory: Path) -> list[str]:
     """Local paths of the DL2 files: those that exist here as they are, the others downloaded as LFNs."""
     from DIRAC.DataManagementSystem.Client.DataManager import DataManager
 

@@ -16,6 +16,10 @@ from typing import Any
 from .metaquery import MetaQuery, condition_values
 from .plan import Plan, PlannedProduction
 
+#: Version of the request ``submission_request`` writes; a server reading another version refuses the request
+#: (the client and the server would not plan, name or digest the same way).
+REQUEST_FORMAT = 1
+
 __all__ = [
     "DIGEST_MARK",
     "FILE_LEVEL_FIELDS",
@@ -26,7 +30,10 @@ __all__ = [
     "output_directories",
     "production_digest",
     "query_differences",
+    "read_request",
     "registered_query",
+    "returned_problems",
+    "submission_request",
 ]
 
 #: Metadata that varies from file to file inside one output directory: declared as *file* metadata in the
@@ -139,4 +146,63 @@ def query_differences(planned: MetaQuery | None, stored: Mapping[str, Any] | Non
             problems.append(f"'{key}' was stored but not planned ({have[key][0]} {have[key][1]!r})")
         elif want[key] != have[key]:
             problems.append(f"'{key}': planned {want[key][0]} {want[key][1]!r}, stored {have[key][0]} {have[key][1]!r}")
+    return problems
+
+
+# -- the request a client sends to the server-side submission (one call for the whole plan) -----------------
+def submission_request(plan: Plan, base_path: str, output_se: str = "", failover_ses: list[str] | None = None,
+                       software: Mapping[str, Any] | None = None) -> str:
+    """The whole submission as one JSON text: the plan (every field, as the models hold it), the catalog base
+    path and the job-side settings. :func:`read_request` gives them back unchanged."""
+    return json.dumps({
+        "format": REQUEST_FORMAT,
+        "plan": plan.model_dump(mode="json"),
+        "base_path": base_path,
+        "output_se": output_se,
+        "failover_ses": list(failover_ses or []),
+        "software": dict(software or {}),
+    }, sort_keys=True)  # fmt: skip
+
+
+def read_request(text: str) -> tuple[Plan, str, dict[str, Any]]:
+    """``(plan, base_path, job-side settings)`` of a request; ``ValueError`` says what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the submission request is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != REQUEST_FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise ValueError(f"submission request format {found!r}, this server reads {REQUEST_FORMAT}: the client's "
+                         "and the server's CTAODIRAC differ (install the same version on both)")  # fmt: skip
+    try:
+        plan = Plan.model_validate(data["plan"])
+        base_path = str(data["base_path"])
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"the submission request holds no valid plan: {exc}") from None
+    settings = {"output_se": str(data.get("output_se", "")), "failover_ses": list(data.get("failover_ses", [])),
+                "software": dict(data.get("software") or {})}
+    return plan, base_path, settings
+
+
+def returned_problems(plan: Plan, returned: list[Mapping[str, Any]]) -> list[str]:
+    """What does not match between the plan and the productions a server says it created or found: names,
+    digests (the server computes them on the plan it received: equal digests mean it submitted this plan)
+    and the steps of each production. Empty when everything matches."""
+    problems = []
+    by_name = {str(p.get("name")): p for p in returned}
+    for production in plan.productions:
+        got = by_name.pop(production.name, None)
+        if got is None:
+            problems.append(f"production {production.name}: not in the server's answer")
+            continue
+        if got.get("digest") != production_digest(production):
+            problems.append(f"production {production.name}: digest {got.get('digest')!r}, planned "
+                            f"{production_digest(production)!r}")  # fmt: skip
+        steps = [str(t.get("name")) for t in got.get("transformations", [])]
+        if steps != [s.name for s in production.steps]:
+            problems.append(f"production {production.name}: steps {steps}, planned {[s.name for s in production.steps]}")
+        if any(not isinstance(t.get("transformation_id"), int) or t["transformation_id"] <= 0
+               for t in got.get("transformations", [])):
+            problems.append(f"production {production.name}: a transformation without an ID")
+    problems.extend(f"production {name}: in the server's answer but not planned" for name in by_name)
     return problems

@@ -58,14 +58,14 @@ __all__ = ["ProductionSubmitter", "SubmissionError", "SubmittedProduction", "Sub
 class SubmissionError(CTAODIRACError, RuntimeError):
     """A DIRAC call of the submission failed; ``production`` and ``step`` say where.
 
-    ``left``: the productions that are in DIRAC after the failure (empty: nothing of the run is left);
-    ``left_how``: what to do about them."""
+    ``left``: the productions that are in DIRAC after the failure (empty: nothing of the run is left; None: not
+    known, e.g. the answer of a server-side submission was lost); ``left_how``: what to do about them."""
 
     def __init__(self, message: str, production: str | None = None, step: str | None = None):
         where = " ".join(p for p in (f"production {production}" if production else "", f"step {step}" if step else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
         self.located(production=production, step=step)
-        self.left: list[str] = []
+        self.left: list[str] | None = []
         self.left_how = ""
 
 
@@ -93,6 +93,13 @@ class SubmittedProduction:
             "digest": self.digest,
             "transformations": [s.__dict__ for s in self.steps],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmittedProduction:
+        """The production :meth:`as_dict` described (e.g. in the server-side submission's answer)."""
+        return cls(str(data["name"]), int(data["production_id"]), str(data["state"]), str(data["digest"]),
+                   [SubmittedStep(str(t["name"]), int(t["transformation_id"]), str(t["transformation_name"]),
+                                  str(t["type"])) for t in data["transformations"]])  # fmt: skip
 
 
 def job_body(step: PlannedStep, config: StepConfig | None = None) -> str:

@@ -73,23 +73,31 @@ def job_side_settings() -> dict:
 
 
 def submit(file: Path, name: str | None, plan: Plan, base_path: str | None, output_json: Path | None,
-           errors: Console, cwl_inputs: Path | None = None) -> int:
-    """Create and start the plan's productions; print (and optionally write) what was created."""
+           errors: Console, cwl_inputs: Path | None = None, client_side: bool = False) -> int:
+    """Create and start the plan's productions; print (and optionally write) what was created.
+
+    By default the ProductionManager creates the whole plan on the server in one call
+    (:class:`~CTAODIRAC.ProductionSystem.Client.ServerSubmission.ServerSubmitter`); ``client_side``: this process
+    makes every DIRAC call itself (:class:`~CTAODIRAC.ProductionSystem.Client.ProductionSubmitter.ProductionSubmitter`)."""
     if not _initialise(errors):
         return EXIT_FAILED
     from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter, SubmissionError
+    from CTAODIRAC.ProductionSystem.Client.ServerSubmission import ServerSubmitter
 
     resolved = _resolved(file, name, plan, errors, cwl_inputs)
     if resolved is None:
         return EXIT_BAD_INPUT
     base = base_path or resolved.base_path or DEFAULT_BASE_PATH
     jobs = job_side_settings()
-    submitter = ProductionSubmitter(base, say=lambda line: errors.print(f"  {line}"), **jobs)
+    kind = ProductionSubmitter if client_side else ServerSubmitter
+    submitter = kind(base, say=lambda line: errors.print(f"  {line}"), **jobs)
     try:
         results = submitter.submit(resolved)
     except SubmissionError as exc:
         errors.print(f"error: {exc}")
-        if exc.left:
+        if exc.left is None:
+            errors.print(f"What of this run is in DIRAC is {exc.left_how}.")
+        elif exc.left:
             errors.print(f"Left in DIRAC: production(s) {', '.join(exc.left)} ({exc.left_how}).")
         else:
             errors.print("Nothing of this run was left in DIRAC.")

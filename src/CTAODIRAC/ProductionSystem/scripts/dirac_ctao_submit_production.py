@@ -224,6 +224,11 @@ def submit_production(
         bool, typer.Option("--to-native", help="Print the native file equivalent to a legacy CTADIRAC file and exit "
                            "(docs/production-yaml.md, \"Moving a legacy file to the native format\")."),
     ] = False,
+    client_side: Annotated[
+        bool, typer.Option("--client-side", help="With --submit: make every DIRAC call from this machine (one round "
+                           "trip each, ~4 per transformation) instead of one call that the ProductionManager serves "
+                           "(for a DIRAC server without this extension; docs/production-yaml.md)."),
+    ] = False,
     inputs: Annotated[  # --- CWL (docs/cwl.md)
         Path | None, typer.Option("--inputs", help="Inputs file of a CWL workflow (values of its parameters).")
     ] = None,
@@ -241,6 +246,9 @@ def submit_production(
             raise typer.Exit(EXIT_BAD_INPUT)
         if output_json is not None and not submit:
             errors.print("Usage error: --output-json needs --submit.")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if client_side and not submit:
+            errors.print("Usage error: --client-side needs --submit.")
             raise typer.Exit(EXIT_BAD_INPUT)
         if submit and mode is not None:
             errors.print("Usage error: --submit and --mode are exclusive.")
@@ -268,7 +276,7 @@ def submit_production(
             from CTAODIRAC.ProductionSystem.Client import submission_cli  # imports DIRAC: only when asked
 
             if submit:
-                code = submission_cli.submit(file, name, plan, base_path, output_json, errors, inputs)
+                code = submission_cli.submit(file, name, plan, base_path, output_json, errors, inputs, client_side)
             else:
                 code = submission_cli.test_jobs(file, name, plan, mode.value, errors, inputs)
             raise typer.Exit(code)

@@ -73,7 +73,7 @@ def test_production_manager_writes_are_restricted_to_production_managers():
 
     auth = system_templates()["Production"]["Services"]["ProductionManager"]["Authorization"]
     assert auth.getOption("Default") == "authenticated"
-    for method in ("addProduction", "addProductionStep", "startProduction", "deleteProduction"):
+    for method in ("submitProductions", "addProduction", "addProductionStep", "startProduction", "deleteProduction"):
         assert auth.getOption(method) == "ProductionManagement", method
 
 

@@ -157,3 +157,21 @@ def test_an_answer_for_another_plan_is_an_error(server_submitter) -> None:
 
 def test_client_side_needs_submit(run_cli) -> None:
     assert run_cli(str(CAMPAIGN), "--client-side").code == 2
+
+
+def test_the_handler_acts_for_a_user_and_restores_the_thread_but_never_delegates_a_host() -> None:
+    pytest.importorskip("DIRAC")
+    from DIRAC.Core.DISET.ThreadConfig import ThreadConfig
+
+    from CTAODIRAC.ProductionSystem.Service.ProductionManagerHandler import acting_for
+
+    config = ThreadConfig()
+    before = config.getID()
+    with acting_for({"DN": "/CN=prodmgr", "group": "ctao_prodmgr", "username": "prodmgr"}):
+        assert config.getID() == ("/CN=prodmgr", "ctao_prodmgr")
+    assert config.getID() == before
+    with acting_for({"DN": "/CN=host.example", "group": "hosts"}):
+        assert config.getID() == before
+    with pytest.raises(RuntimeError), acting_for({"DN": "/CN=prodmgr", "group": "ctao_prodmgr"}):
+        raise RuntimeError("the submission failed")
+    assert config.getID() == before

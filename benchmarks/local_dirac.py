@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from CTAODIRAC.LocalDIRAC import control, portal
+from CTAODIRAC.LocalDIRAC import control, csconfig, mariadb, opensearch, portal
 from CTAODIRAC.LocalDIRAC.instance import COMPONENTS, Instance
 from CTAODIRAC.LocalDIRAC.processes import Process, port_open, read_pid
 
@@ -43,10 +43,13 @@ def _kib(pid: int, field: str) -> int:
 
 
 def memory(inst: Instance) -> tuple[dict[str, int], dict[str, int]]:
-    """Resident and peak resident memory (KiB) per component, children included."""
+    """Resident and peak resident memory (KiB) per process, children included (a group of services: one)."""
     rss, peak = {}, {}
-    rows = [(row.name, row.pid) for row in control.status(inst)]
-    rows.append(("portal", read_pid(Process(inst, portal.KEY))))
+    names = {mariadb.MYSQL_KEY: "MariaDB", opensearch.KEY: "OpenSearch", portal.KEY: "portal"}
+    for comp in csconfig.all_components():
+        members = control.process_members(comp)
+        names.setdefault(comp.key, f"{comp.key} ({len(members)} services)" if comp.group else comp.full_name)
+    rows = [(name, read_pid(Process(inst, key))) for key, name in names.items()]
     for name, pid in rows:
         if pid is None:
             continue
@@ -90,8 +93,10 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
     mib = 1024.0
     dirac_processes = [name for name in rss if name not in ("MariaDB", "OpenSearch")]
-    print(f"local DIRAC: {len(dirac_processes)} DIRAC processes + MariaDB + OpenSearch (the portal and the "
-          f"{len([c for c in COMPONENTS if c.on_demand])} services only it uses are started on demand)")
+    services = len([c for c in csconfig.all_components() if not c.on_demand and c.kind == "service"])
+    print(f"local DIRAC: {services} services and the executors in {len(dirac_processes)} DIRAC processes + MariaDB + "
+          f"OpenSearch (the portal and the {len([c for c in COMPONENTS if c.on_demand])} services only it uses are "
+          "started on demand)")
     print(f"  cold up (nothing -> ready, software installed): {cold:7.1f} s")
     print(f"  restart up (state kept, processes stopped):     {restart:7.1f} s")
     print(f"  warm up (already up, nothing to do):            {warm:7.2f} s")

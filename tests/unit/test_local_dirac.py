@@ -84,6 +84,34 @@ def test_dirac_services_whose_handler_the_extension_replaces_are_started_once(in
     assert template.getOption("Services/TransformationManager/TaskSubmissionDelay") == "30"
 
 
+def test_grouped_services_share_a_process_and_the_ones_killed_on_purpose_stay_alone():
+    from CTAODIRAC.LocalDIRAC import chaos, control, opensearch
+
+    comps = csconfig.all_components()
+    groups: dict[str, list[str]] = {}
+    for comp in comps:
+        if comp.group:
+            groups.setdefault(comp.group, []).append(comp.full_name)
+            assert comp.key == f"Services_{comp.group}"
+    assert set(groups) == {"core", "search", "portal"}
+    for comp in comps:
+        members = [c.full_name for c in control.process_members(comp)]
+        assert members == (groups[comp.group] if comp.group else [comp.full_name])
+    grouped = {name for names in groups.values() for name in names}
+    # the chaos campaign kills one of these at a time: a kill must not take other services with it
+    assert not grouped & set(chaos.SERVICES)
+    # JobManager connects to OptimizationMind when it starts; the CS and the executors run on their own
+    assert not grouped & {"WorkloadManagement/JobManager", "WorkloadManagement/OptimizationMind",
+                          "Configuration/Server", "WorkloadManagement/Optimizers"}  # fmt: skip
+    # a group waits for OpenSearch when one of its services needs it: the ones that do are together
+    assert set(groups["search"]) <= opensearch.CLIENT_SERVICES
+    assert not set(groups["core"]) & opensearch.CLIENT_SERVICES
+    # one command line for the whole group, DIRAC's dirac-service for the others
+    core = next(c for c in comps if c.group == "core")
+    cmd = control._component_cmd(Instance("/nonexistent"), core)  # noqa: SLF001
+    assert cmd[1:3] == ["-m", "CTAODIRAC.LocalDIRAC.service_group"] and cmd[3:] == groups["core"]
+
+
 def test_services_only_the_portal_uses_are_not_started_by_up():
     on_demand = {c.full_name: c.on_demand for c in csconfig.all_components() if c.on_demand}
     assert on_demand == {"Framework/UserProfileManager": "portal", "Monitoring/WebApp": "portal"}

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,19 @@ def run_dirac(inst: Instance, args: list[str], user: str | None, check: bool = T
     return proc
 
 
+def process_members(comp: Component) -> list[Component]:
+    """The components that run in ``comp``'s process: its group's, or itself."""
+    if not comp.group:
+        return [comp]
+    return [c for c in csconfig.all_components() if c.group == comp.group]
+
+
 def _component_cmd(inst: Instance, comp: Component) -> list[str]:
     if comp.kind == "executor":
         return [dirac_command("dirac-executor"), comp.full_name]
+    if comp.group:
+        return [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.service_group",
+                *(c.full_name for c in process_members(comp))]  # fmt: skip
     cmd = [dirac_command("dirac-service"), comp.full_name]
     if comp is CONFIGURATION_SERVER:
         cmd += ["--cfg", str(inst.master_cfg)]
@@ -61,25 +71,39 @@ def _component_cmd(inst: Instance, comp: Component) -> list[str]:
 
 
 def _start_component(inst: Instance, comp: Component) -> str:
+    """Start the process of ``comp`` (with its whole group) unless it runs: "running" or "started"."""
     proc = Process(inst, comp.key)
     if read_pid(proc) is not None:
         return "running"
-    if comp.full_name in opensearch.CLIENT_SERVICES:
+    members = process_members(comp)
+    if any(c.full_name in opensearch.CLIENT_SERVICES for c in members):
         opensearch.wait_ready(inst)
-    port = inst.port(comp)
-    if port is not None and port_open(port):
-        raise RuntimeError(
-            f"port {port} for {comp.full_name} is taken by another process (another local DIRAC? give this one "
-            "another CTAODIRAC_LOCAL_PORT_OFFSET when you make it)"
-        )
+    ports = [p for p in (inst.port(c) for c in members) if p is not None]
+    for member in members:
+        port = inst.port(member)
+        if port is not None and port_open(port):
+            raise RuntimeError(
+                f"port {port} for {member.full_name} is taken by another process (another local DIRAC? give this "
+                "one another CTAODIRAC_LOCAL_PORT_OFFSET when you make it)"
+            )
     start_process(inst, comp.key, _component_cmd(inst, comp), inst.environment(user=None))
-    if port is not None:
+    for port in ports:
         wait_for_port(proc, port)
-    else:
+    if not ports:
         time.sleep(1.0)
         if read_pid(proc) is None:
             raise RuntimeError(f"{comp.key} exited while starting: see {inst.log(comp.key)}")
     return "started"
+
+
+def _start_processes(inst: Instance, comps: list[Component]) -> list[tuple[Component, str]]:
+    """Start the processes of ``comps`` in parallel, each process once: ``(component, state)`` for each."""
+    first: dict[str, Component] = {}
+    for comp in comps:
+        first.setdefault(comp.key, comp)
+    with ThreadPoolExecutor(max_workers=max(1, len(first))) as pool:
+        states = dict(zip(first, pool.map(lambda c: _start_component(inst, c), first.values())))
+    return [(comp, states[comp.key]) for comp in comps]
 
 
 def start_component(inst: Instance, full_name: str) -> str:
@@ -91,8 +115,7 @@ def start_component(inst: Instance, full_name: str) -> str:
 def start_on_demand(inst: Instance, command: str) -> dict[str, str]:
     """Start the components only ``command`` needs (``Component.on_demand``), in parallel: name -> state."""
     comps = [c for c in csconfig.all_components() if c.on_demand == command]
-    with ThreadPoolExecutor(max_workers=max(1, len(comps))) as pool:
-        return dict(zip((c.full_name for c in comps), pool.map(lambda c: _start_component(inst, c), comps)))
+    return {comp.full_name: state for comp, state in _start_processes(inst, comps)}
 
 
 def start_portal(inst: Instance) -> str:
@@ -200,9 +223,8 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     later = {"JobManager", "Optimizers"}
     components = [c for c in csconfig.all_components() if not c.on_demand]
     first = [c for c in components if c is not CONFIGURATION_SERVER and c.name not in later]
-    with ThreadPoolExecutor(max_workers=len(first)) as pool:
-        for comp, result in zip(first, pool.map(lambda c: _start_component(inst, c), first)):
-            step(comp.full_name, result)
+    for comp, result in _start_processes(inst, first):
+        step(comp.full_name, result + (f" (process {comp.key})" if comp.group else ""))
     for comp in components:
         if comp.name in later:
             step(comp.full_name, _start_component(inst, comp))
@@ -382,11 +404,13 @@ def down(inst: Instance, say: Say = lambda _msg: None) -> list[str]:
     stopped = []
     if stop(Process(inst, portal.KEY)):  # the web portal (dirac-ctao-local portal), if it runs
         stopped.append("WebApp portal")
-    dirac = [c for c in reversed(csconfig.all_components()) if c is not CONFIGURATION_SERVER]
+    dirac = {c.key: c for c in reversed(csconfig.all_components()) if c is not CONFIGURATION_SERVER}
+    # a grouped service started alone by an earlier version of this tool (its own pid file)
+    dirac.update({f"{c.system}_{c.name}": replace(c, group="") for c in csconfig.all_components() if c.group})
     with ThreadPoolExecutor(max_workers=len(dirac)) as pool:
-        for comp, was in zip(dirac, pool.map(lambda c: stop(Process(inst, c.key)), dirac)):
+        for comp, was in zip(dirac.values(), pool.map(lambda c: stop(Process(inst, c.key)), dirac.values())):
             if was:
-                stopped.append(comp.full_name)
+                stopped += [c.full_name for c in process_members(comp)]
     for key, name in ((opensearch.KEY, "OpenSearch"), (CONFIGURATION_SERVER.key, CONFIGURATION_SERVER.full_name),
                       (mariadb.MYSQL_KEY, "MariaDB")):
         if stop(Process(inst, key)):

@@ -71,10 +71,13 @@ class Component:
     kind: str = "service"  # or "executor"
     #: started by ``up`` when empty; otherwise only by the command named here (e.g. "portal"), stopped by ``down``
     on_demand: str = ""
+    #: the services of one group run in one process (:mod:`CTAODIRAC.LocalDIRAC.service_group`); empty: its own
+    group: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.system}_{self.name}"
+        """The key of its process: pid file ``run/<key>.pid``, log ``logs/<key>.log`` (a group's: shared)."""
+        return f"Services_{self.group}" if self.group else f"{self.system}_{self.name}"
 
     @property
     def full_name(self) -> str:
@@ -83,32 +86,37 @@ class Component:
 
 #: Every component ``up`` starts, in start order. Ports are DIRAC's usual ones (from its ConfigTemplate.cfg).
 #: The master CS comes first; OptimizationMind before JobManager (JobManager connects to it at start).
+#: Services of one ``group`` share a process (each DIRAC service process costs ~2 s of start-up CPU and 75-130 MiB):
+#: "core", the services nothing here kills on purpose; "search", those that connect to OpenSearch at start;
+#: "portal", the portal's. Alone: the CS, the services the chaos campaign kills one at a time
+#: (``chaos.SERVICES``), OptimizationMind (the executors' long-lived connections), JobManager (it connects to
+#: OptimizationMind when it starts), this extension's services, the executors.
 CONFIGURATION_SERVER = Component("Configuration", "Server", 9135)
 COMPONENTS = (
     CONFIGURATION_SERVER,
-    Component("Framework", "ProxyManager", 9152),
-    Component("Framework", "Notification", 9154),
-    Component("ResourceStatus", "ResourceStatus", 9160),
-    Component("ResourceStatus", "ResourceManagement", 9172),
+    Component("Framework", "ProxyManager", 9152, group="core"),
+    Component("Framework", "Notification", 9154, group="core"),
+    Component("ResourceStatus", "ResourceStatus", 9160, group="core"),
+    Component("ResourceStatus", "ResourceManagement", 9172, group="core"),
     Component("DataManagement", "FileCatalog", 9197),
     Component("Transformation", "TransformationManager", 9131),
-    Component("Production", "ProductionManager", 9180),
+    Component("Production", "ProductionManager", 9180, group="core"),
     Component("RequestManagement", "ReqManager", 9140),
     Component("WorkloadManagement", "OptimizationMind", 9175),
-    Component("WorkloadManagement", "JobMonitoring", 9130),
+    Component("WorkloadManagement", "JobMonitoring", 9130, group="search"),
     Component("WorkloadManagement", "JobStateUpdate", 9136),
-    Component("WorkloadManagement", "SandboxStore", 9196),
+    Component("WorkloadManagement", "SandboxStore", 9196, group="core"),
     Component("WorkloadManagement", "Matcher", 9170),
-    Component("WorkloadManagement", "PilotManager", 9171),
-    Component("WorkloadManagement", "WMSAdministrator", 9145),
+    Component("WorkloadManagement", "PilotManager", 9171, group="core"),
+    Component("WorkloadManagement", "WMSAdministrator", 9145, group="search"),
     # DIRAC's Monitoring service: reads (reports, plots) of the monitoring types kept in OpenSearch, and the put
     # of records by a process whose own connection to OpenSearch failed when it started
-    Component("Monitoring", "Monitoring", 9137),
+    Component("Monitoring", "Monitoring", 9137, group="search"),
     # what the web portal's own apps need (docs/portal.md): the users' desktops and settings, and the data of
     # DIRAC's monitors (Transformation Monitor, Job Monitor, ...), both DISET services used by nothing else,
-    # started with the portal (`dirac-ctao-local portal`), not by `up`: ~175 MiB resident
-    Component("Framework", "UserProfileManager", 9155, on_demand="portal"),
-    Component("Monitoring", "WebApp", 9199, on_demand="portal"),
+    # started with the portal (`dirac-ctao-local portal`), not by `up`
+    Component("Framework", "UserProfileManager", 9155, on_demand="portal", group="portal"),
+    Component("Monitoring", "WebApp", 9199, on_demand="portal", group="portal"),
     Component("WorkloadManagement", "JobManager", 9132),
     Component("WorkloadManagement", "Optimizers", kind="executor"),
 )

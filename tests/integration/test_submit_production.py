@@ -294,11 +294,13 @@ EXTENSION_FAILS = (
 
 def test_a_failed_simulation_extension_says_what_was_left_and_a_re_run_completes_it(dirac, tmp_path, unique):
     """Extending a simulation transformation to its jobs runs after everything else, outside the roll-back:
-    when it fails, the productions stay, and the command says so (it said that nothing was left)."""
+    when it fails, the productions stay, and the command says so (it said that nothing was left). The failure is
+    injected into the command's own process: the client-side path (the server's answer carries ``left`` the same
+    way: tests/unit/production/test_server_submission.py)."""
     path = tmp_path / "simulation.yaml"
     path.write_text(SIMULATION.format(unique=unique))
     env = dirac.inst.environment("prodmgr")
-    failed = subprocess.run([sys.executable, "-c", EXTENSION_FAILS, str(path), "--submit"], env=env,
+    failed = subprocess.run([sys.executable, "-c", EXTENSION_FAILS, str(path), "--submit", "--client-side"], env=env,
                             capture_output=True, text=True, timeout=600, cwd=dirac.inst.root)
     stderr = " ".join(failed.stderr.split())  # rich folds long lines
     assert failed.returncode == 1, failed.stderr
@@ -335,6 +337,21 @@ def test_bad_input_sends_nothing_and_the_ordinary_user_is_refused(dirac, tmp_pat
     refused = _cli(dirac, str(path), "--submit", user="user")
     assert refused.returncode == 1
     assert "Traceback" not in refused.stderr
+    said = " ".join(refused.stderr.split())  # rich folds long lines
+    assert "Unauthorized" in said and "Nothing of this run was left" in said, refused.stderr
+    assert _stored(dirac, [name]) == {name: None}
+    # the ordinary user calling the method directly, with a valid request: refused by the service's rules
+    direct = dirac.py(
+        f"""
+        from DIRAC.Core.Base.Client import Client
+        from CTAODIRAC.Core.Production.loader import load_plan
+        from CTAODIRAC.Core.Production.submission import submission_request
+        result = Client(url="Production/ProductionManager").submitProductions(
+            submission_request(load_plan({str(path)!r}), "/ctao/tests/refused"))
+        """,
+        user="user",
+    )
+    assert not direct["OK"] and "Unauthorized" in direct["Message"], direct
     assert _stored(dirac, [name]) == {name: None}
 
 
@@ -406,3 +423,90 @@ def test_a_cwl_workflow_becomes_the_same_linked_transformations_as_its_yaml_twin
     again = _cli(dirac, str(workflow), "--submit", "--output-json", str(out))
     assert again.returncode == 0, again.stderr
     assert [p["state"] for p in json.loads(out.read_text())["productions"]] == ["existing"]
+
+
+COUNTED = """
+from DIRAC.Core.DISET.private.InnerRPCClient import InnerRPCClient
+from CTAODIRAC.Core.Production.loader import load_plan
+from CTAODIRAC.ProductionSystem.Client.ServerSubmission import ServerSubmitter
+
+calls = []
+original = InnerRPCClient.executeRPC
+def counting(self, name, args):
+    if "Configuration/" not in self.getDestinationService():  # not the CS refreshes of DIRAC's own thread
+        calls.append(name)
+    return original(self, name, args)
+InnerRPCClient.executeRPC = counting
+done = ServerSubmitter(BASE).submit(load_plan(PATH))
+result = {"calls": calls, "productions": [p.as_dict() for p in done]}
+"""
+
+
+def test_the_server_makes_the_campaign_in_one_call_owned_by_the_production_manager(dirac, tmp_path, unique):
+    """One client RPC for the 29 transformations; their author is the production manager (user and group), not the
+    ProductionManager's host; the same plan again is one more call and creates nothing."""
+    path = _unique_copy(tmp_path, "ctapipe_campaign.yaml", unique)
+    plan = load_plan(path)
+    snippet = f"PATH = {str(path)!r}\nBASE = '/ctao/tests/onecall/{unique}'\n" + COUNTED
+    first = dirac.py(snippet)
+    assert first["calls"] == ["submitProductions"], first["calls"]
+    assert [p["state"] for p in first["productions"]] == ["created"] * 5
+    ids = [t["transformation_id"] for p in first["productions"] for t in p["transformations"]]
+    assert len(ids) == 29
+    owners = dirac.sql("TransformationDB", "SELECT DISTINCT Author, AuthorGroup FROM Transformations WHERE "
+                       f"TransformationID IN ({', '.join(map(str, ids))})")  # fmt: skip
+    assert owners == [["prodmgr", "ctao_prodmgr"]]
+    authors = dirac.sql("ProductionDB", "SELECT DISTINCT Author, AuthorGroup FROM Productions WHERE ProductionName "
+                        f"IN ({', '.join(repr(p.name) for p in plan.productions)})")  # fmt: skip
+    assert authors == [["prodmgr", "ctao_prodmgr"]]
+    # the output directories are there with their metadata, made as the production manager too
+    directory = f"/ctao/tests/onecall/{unique}/{plan.productions[0].name}/{plan.productions[0].steps[0].name}"
+    meta = dirac.py(f"""
+        from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient
+        result = FileCatalogClient().getDirectoryUserMetadata({directory!r})
+        """)  # fmt: skip
+    assert meta["OK"] and meta["Value"], meta
+    again = dirac.py(snippet)
+    assert again["calls"] == ["submitProductions"]
+    assert [p["state"] for p in again["productions"]] == ["existing"] * 5
+    assert [t["transformation_id"] for p in again["productions"] for t in p["transformations"]] == ids
+
+
+def test_a_client_killed_while_the_server_submits_leaves_nothing_half_made(dirac, tmp_path, unique):
+    """The client is killed (SIGKILL) once the server has started creating the campaign: the server finishes it
+    alone; the same command again waits for it if needed, then finds every production complete (never twice)."""
+    import signal
+    import time
+
+    path = _unique_copy(tmp_path, "ctapipe_campaign.yaml", unique)
+    plan = load_plan(path)
+    names = [p.name for p in plan.productions]
+    env = dirac.inst.environment("prodmgr")
+    client = subprocess.Popen([*CLI, str(path), "--submit"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=dirac.inst.root)  # fmt: skip
+    started = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and client.poll() is None:
+        rows = dirac.sql("ProductionDB", f"SELECT COUNT(*) FROM Productions WHERE ProductionName = {names[0]!r}")
+        if rows != [["0"]]:
+            started = time.monotonic()
+            break
+        time.sleep(0.2)
+    assert started is not None and client.poll() is None, "the server never started or the client ended first"
+    client.send_signal(signal.SIGKILL)
+    client.wait()
+    made = dirac.sql("ProductionDB", f"SELECT COUNT(*) FROM Productions WHERE ProductionName = {names[-1]!r}")
+    assert made == [["0"]], "the kill came too late to prove anything: the last production already existed"
+
+    out = tmp_path / "ids.json"
+    proc = _cli(dirac, str(path), "--submit", "--output-json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert [p["state"] for p in json.loads(out.read_text())["productions"]] == ["existing"] * 5
+    stored = _stored(dirac, names)
+    assert all(stored[n]["status"] == "Active" for n in names)
+    assert sum(len(stored[n]["transformations"]) for n in names) == 29
+    for name in names:  # exactly one production of each name, and its transformations only once
+        assert dirac.sql("ProductionDB", f"SELECT COUNT(*) FROM Productions WHERE ProductionName = {name!r}") == [["1"]]
+        count = dirac.sql("TransformationDB", "SELECT COUNT(*) FROM Transformations WHERE LongDescription "
+                          f"LIKE '%of production ''{name}''%'")  # fmt: skip
+        assert count == [[str(len(stored[name]["transformations"]))]], name

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main job (after `make up`): the example campaign's plan, then the campaign itself run end to
 # end on the local DIRAC, from toy DL0 to DL2 (reduced size), driven by DIRAC's agents and ours, with its
-# progress and a summary. Without the ctapipe environment (no Python 3.12 at install), the full example is
-# submitted instead (its jobs then have nothing to run them with) and what DIRAC holds is shown.
+# progress, then its tables and report (docs/campaign-report.md). Without the ctapipe environment (no Python 3.12
+# at install), the full example is submitted instead (its jobs then have nothing to run them with) and what DIRAC
+# holds is shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(.venv/bin/dirac-ctao-local env)"

@@ -1,12 +1,17 @@
 """Benchmark: plan a 1,000-step production offline; submit the example campaign to the local DIRAC.
 
-    .venv/bin/python benchmarks/production_submission.py [--steps N] [--no-submit]
+    .venv/bin/python benchmarks/production_submission.py [--steps N] [--no-submit] [--latency MS]
 
 Offline: time and peak Python memory (tracemalloc) to read, check and plan a generated file of N steps
 (default 1,000: a matrix of N/2 samples, each processed then merged), against the 29-step example campaign.
-Submission: brings the default local DIRAC up (dirac-ctao-local up), submits the campaign under a fresh
-name, and counts the client's DIRAC calls (every DISET RPC the submitting process makes). Prints numbers and
-ratios; on a shared machine compare the ratios of one run.
+Submission: brings the local DIRAC up (dirac-ctao-local up; CTAODIRAC_LOCAL_ROOT chooses which), then submits the
+campaign four times under fresh names in this one process: the client-side path (every DIRAC call made from here,
+``--client-side``) and the server-side path (one ``submitProductions`` call, the default), each first as is and
+then with ``--latency`` ms (default 100) added to every client call, as a production manager far from the data
+centre sees it (each DISET call of this process sleeps that long before it starts). Counts the client's DIRAC
+calls (every DISET RPC this process makes, but the configuration refreshes of DIRAC's background thread) and the
+wall time. Prints numbers and ratios; on a shared machine
+compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -68,7 +73,8 @@ def measure_plan(text: str, name: str) -> tuple[float, float, int]:
     return min(times), peak / 2**20, len(plan.steps)
 
 
-def submit_campaign() -> tuple[float, int, int, dict[str, int]]:
+def _environment() -> None:
+    """Bring the local DIRAC up and make this process its production manager."""
     from CTAODIRAC.LocalDIRAC import control
     from CTAODIRAC.LocalDIRAC.instance import Instance
 
@@ -77,35 +83,59 @@ def submit_campaign() -> tuple[float, int, int, dict[str, int]]:
     os.environ.clear()
     os.environ.update(inst.environment("prodmgr"))
     import DIRAC
-    from DIRAC.Core.DISET.private.InnerRPCClient import InnerRPCClient
-
-    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
 
     DIRAC.initialize()
-    calls: dict[str, int] = {}
-    original = InnerRPCClient.executeRPC
 
-    def counting(self, functionName, args):
-        calls[functionName] = calls.get(functionName, 0) + 1
-        return original(self, functionName, args)
 
-    InnerRPCClient.executeRPC = counting
+class Link:
+    """Every DISET call of this process counted, and delayed by ``latency`` seconds before it starts."""
+
+    def __init__(self) -> None:
+        from DIRAC.Core.DISET.private.InnerRPCClient import InnerRPCClient
+
+        self.latency = 0.0
+        self.calls: dict[str, int] = {}
+        original = InnerRPCClient.executeRPC
+        link = self
+
+        def counted(client, functionName, args):  # noqa: N803 - DIRAC's name
+            if "Configuration/" in client.getDestinationService():  # the CS refreshes of DIRAC's own thread
+                return original(client, functionName, args)
+            link.calls[functionName] = link.calls.get(functionName, 0) + 1
+            if link.latency:
+                time.sleep(link.latency)
+            return original(client, functionName, args)
+
+        InnerRPCClient.executeRPC = counted
+
+
+def submit_campaign(link: Link, server_side: bool, latency: float) -> tuple[float, int, int, dict[str, int]]:
+    """Submit the example campaign under fresh names: (seconds, transformations, client RPCs, RPCs by call)."""
+    from CTAODIRAC.ProductionSystem.Client.ProductionSubmitter import ProductionSubmitter
+    from CTAODIRAC.ProductionSystem.Client.ServerSubmission import ServerSubmitter
+
     unique = uuid.uuid4().hex[:8]
     text = CAMPAIGN.read_text().replace("MCCampaign: Prod6", f"MCCampaign: Bench-{unique}")
     for name in ("dl0-to-dl2", "final-merge", "energy", "classifier", "dl2-performance"):
         text = text.replace(f"  - name: {name}\n", f"  - name: {name}-{unique}\n")
     plan = load_plan(text=text, filename="campaign.yaml")
+    submitter = (ServerSubmitter if server_side else ProductionSubmitter)("/ctao/bench")
+    link.calls, link.latency = {}, latency
     t0 = time.perf_counter()
-    results = ProductionSubmitter("/ctao/bench").submit(plan)
-    seconds = time.perf_counter() - t0
+    try:
+        results = submitter.submit(plan)
+    finally:
+        seconds = time.perf_counter() - t0
+        link.latency = 0.0
     created = sum(len(p.steps) for p in results)
-    return seconds, created, sum(calls.values()), calls
+    return seconds, created, sum(link.calls.values()), dict(link.calls)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--no-submit", action="store_true", help="only the offline part")
+    parser.add_argument("--latency", type=int, default=100, help="ms added to every client call in the second round")
     args = parser.parse_args()
 
     small_s, small_mb, small_n = measure_plan(CAMPAIGN.read_text(), str(CAMPAIGN))
@@ -117,11 +147,27 @@ def main() -> int:
     if args.no_submit:
         return 0
     with tempfile.TemporaryDirectory():
-        seconds, created, rpcs, calls = submit_campaign()
-    print("submission of the campaign to the local DIRAC:")
-    print(f"  {created} transformations in {seconds:.1f} s ({seconds / created:.2f} s each)")
-    print(f"  {rpcs} client RPCs, {rpcs / created:.2f} per transformation created")
-    print("  by call: " + ", ".join(f"{name} {count}" for name, count in sorted(calls.items(), key=lambda kv: -kv[1])))
+        _environment()
+        link = Link()
+        runs = {}
+        for latency in (0.0, args.latency / 1000):
+            for server_side in (False, True):
+                runs[(server_side, latency)] = submit_campaign(link, server_side, latency)
+    print("submission of the example campaign to the local DIRAC (client-side: every call from here; "
+          "server-side: one submitProductions):")
+    for (server_side, latency), (seconds, created, rpcs, calls) in runs.items():
+        label = f"{'server-side' if server_side else 'client-side'} +{latency * 1000:.0f} ms/call"
+        print(f"  {label:27s} {created} transformations in {seconds:5.1f} s ({seconds / created:.2f} s each), "
+              f"{rpcs} client RPCs ({rpcs / created:.2f} per transformation)")
+        print("      by call: " + ", ".join(f"{n} {c}" for n, c in sorted(calls.items(), key=lambda kv: -kv[1])))
+    for latency in (0.0, args.latency / 1000):
+        old, new = runs[(False, latency)], runs[(True, latency)]
+        print(f"  ratios client-side/server-side at +{latency * 1000:.0f} ms: RPCs {old[2] / new[2]:.0f}x, "
+              f"wall time {old[0] / new[0]:.2f}x")
+    for server_side in (False, True):
+        slow, fast = runs[(server_side, args.latency / 1000)], runs[(server_side, 0.0)]
+        print(f"  {'server-side' if server_side else 'client-side'}: +{args.latency} ms per call adds "
+              f"{slow[0] - fast[0]:.1f} s ({(slow[0] - fast[0]) / slow[1]:.2f} s per transformation)")
     return 0
 
 

@@ -82,7 +82,7 @@ class ServerSubmitter:
             if "Unknown method submitProductions" in message:
                 error: SubmissionError = ServiceMissing(
                     f"{SERVICE} does not offer submitProductions: its DIRAC server runs without this extension "
-                    "(operators: docs/operations.md, 'Server-side submission'); --client-side submits call by call "
+                    "(operators: docs/operations.md, 'The ProductionManager: server-side submission'); --client-side submits call by call "
                     "from this machine instead")
             else:  # refused, or the call did not reach the server or its answer did not come back
                 error = SubmissionError(f"submitProductions: {message}")

@@ -1,0 +1,58 @@
+"""The CWL twin of the example campaign end to end: ``dirac-ctao-local campaign --cwl`` submits
+``examples/cwl/ctapipe_campaign.cwl`` in the reduced size of the YAML campaign (the same 29 transformations in 5
+productions, the same plan) and DIRAC's agents, ours and two local JobAgent pilots run it from toy DL0 to DL2;
+every job runs its step's CommandLineTool (``examples/cwl/tools/``) with cwltool, real ctapipe inside. The DL2
+files are read back with ctapipe.
+
+To keep CI time down it runs on the session's local DIRAC (no instance of its own, no faults: the chaos campaign
+test covers the failure side of the same job-side command), with 200 showers per toy run as the YAML test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from CTAODIRAC.LocalDIRAC import control
+
+pytestmark = pytest.mark.integration
+
+CTAPIPE_PYTHON = Path(__file__).parents[2] / ".venv-ctapipe" / "bin" / "python"
+
+READ_DL2 = """
+import json, sys
+from ctapipe.io import TableLoader
+found = {}
+for path in sys.argv[1:]:
+    with TableLoader(path, dl2=True, simulated=True) as loader:
+        events = loader.read_subarray_events()
+    found[path] = {"events": len(events), "columns": sorted(events.colnames)}
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
+def test_the_cwl_twin_of_the_example_campaign_runs_to_dl2(dirac):
+    local = str(control.venv_bin() / "dirac-ctao-local")
+    run = subprocess.run([local, "campaign", "--cwl", "--json", "--root", str(dirac.inst.root), "--showers", "200",
+                          "--timeout", "2400"], capture_output=True, text=True, timeout=2700)  # fmt: skip
+    out = run.stdout
+    assert "transformations done" in out, out[-4000:] + run.stderr[-3000:]
+    summary = json.loads(out[out.rindex("\n{\n") + 1:])
+    assert run.returncode == 0 and summary["complete"] is True, out[-6000:] + run.stderr[-3000:]
+    assert len(summary["files_processed_per_step"]) == 29
+    assert all(count >= 1 for count in summary["files_processed_per_step"].values()), summary
+    assert len(summary["models"]) == 2
+    assert sorted(Path(lfn).name for lfn in summary["models"]) == ["energy_regressor.pkl", "particle_classifier.pkl"]
+    assert len(summary["dl2_outputs"]) == 4
+    # the names the CWL tools give (the YAML steps' built-in commands name them <input>.apply-models.h5)
+    assert all(lfn.endswith(".applied.h5") for lfn in summary["dl2_outputs"]), summary["dl2_outputs"]
+    paths = [str(dirac.inst.storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]]
+    read = subprocess.run([str(CTAPIPE_PYTHON), "-c", READ_DL2, *paths], capture_output=True, text=True, timeout=300)
+    assert read.returncode == 0, read.stderr[-3000:]
+    for path, table in json.loads(read.stdout).items():
+        assert table["events"] > 0, path
+        assert any(c.endswith("_energy") for c in table["columns"]), (path, table["columns"])
+        assert any(c.endswith("_prediction") for c in table["columns"]), (path, table["columns"])

@@ -13,6 +13,7 @@ exit status the failure agent reads for any production job.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -222,3 +223,44 @@ def test_a_cwl_task_whose_tool_fails_leaves_its_inputs_for_the_failure_agent(dir
     query = {"MCCampaign": f"CWL-{unique}", "data_level": 2}
     state = dirac.py(f"TID = {tids['process']}\nQUERY = {query!r}\n" + STATE)
     assert state["files"] == ["Assigned", "Assigned"] and state["outputs"] == []  # nothing left behind
+
+
+YAML_STEP = """format: 1
+inputs:
+  events: {{query: {{MCCampaign: CWLY-{unique}, data_level: 0, outputType: Data}}}}
+productions:
+  - name: cwly-{unique}
+    steps:
+      - name: count
+        kind: executable
+        executable: python3
+        cwl: {tool}
+        input: events
+        output: {{data_level: 3}}
+"""
+
+
+def test_a_yaml_executable_step_with_cwl_runs_the_tool(dirac, tmp_path, unique):
+    """A YAML ``executable`` step naming a CommandLineTool (``cwl:``): its task gives its file to the tool's one
+    File input without a default; both outputs of the tool (``summary.json`` and its stdout ``count_events.log``)
+    are registered with the step's metadata."""
+    software = _software(tmp_path)
+    production = tmp_path / "count.yaml"
+    tool = Path(__file__).parents[2] / "examples" / "cwl" / "job" / "count_events.cwl"
+    production.write_text(YAML_STEP.format(unique=unique, tool=tool))
+    tids = dirac.py(f"PATH = {str(production)!r}\nSOFTWARE = {str(software)!r}\n" + SUBMIT)
+    base = f"/ctao/tests/cwlprod-in/{unique}/events"
+    dirac.py(f"FILES = {{{base + '/events.txt'!r}: ('# id energy\\n1 0.05\\n2 0.31\\n3 1.2\\n', None)}}\n" + REGISTER)
+    dirac.py("from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient\n"
+             f"result = FileCatalogClient().setMetadata({base!r}, {{'MCCampaign': 'CWLY-{unique}', "
+             "'data_level': 0, 'outputType': 'Data'})['OK']")
+    _make_tasks(dirac, "DataReprocessing")
+    states = _run_tasks(dirac, tids["count"], "DataReprocessing")
+    assert [s["Status"] for s in states.values()] == ["Done"], states
+    query = {"MCCampaign": f"CWLY-{unique}", "data_level": 3}
+    state = dirac.py(f"TID = {tids['count']}\nQUERY = {query!r}\n" + STATE)
+    assert state["files"] == ["Processed"]
+    assert sorted(Path(lfn).name for lfn in state["outputs"]) == ["count_events.log", "summary.json"]
+    summary = next(lfn for lfn in state["outputs"] if lfn.endswith("summary.json"))
+    assert json.loads((dirac.inst.storage / summary.lstrip("/")).read_text()) == {
+        "label": "toy", "events": 3, "kept": 3}

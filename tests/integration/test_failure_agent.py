@@ -595,3 +595,56 @@ def test_a_cycle_with_new_decisions_mails_a_digest_through_the_notification_serv
     output = _run(dirac, mail)
     assert "Could not send the digest" in output, output[-3000:]
     assert _files(dirac, world.tid)[later[2]][:2] == ["Unused", 1]
+
+
+BULK_READS = """
+import uuid
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from CTAODIRAC.TransformationSystem.Utilities.FailureFacts import DiracSources
+
+tc = TransformationClient()
+# a transformation left New (out of the agent's scope) with queries of every kind DIRAC stores
+res = tc.addTransformation("failures_queries_" + uuid.uuid4().hex[:8], "q", "q", "DataReprocessing", "Standard",
+                           "Manual", "")
+assert res["OK"], res
+qid = res["Value"]
+queries = {"Input": {"data_level": {"=": 0}, "particle": ["gamma", "proton"], "run": [1, 2, 3],
+                     "site": "north", "zenith": 20},
+           "Output": {"data_level": {"in": [1, 2]}, "analysis": "std"}}
+for kind, query in queries.items():
+    res = tc.createTransformationMetaQuery(qid, query, kind)
+    assert res["OK"], res
+sources = DiracSources(tc, None, None, None, None)
+found = sources.meta_queries([qid, TID])
+dirac_says = {}
+for tid in (qid, TID):
+    answers = []
+    for kind in ("Input", "Output"):
+        res = tc.getTransformationMetaQuery(tid, kind)
+        answers.append(res["Value"] if res["OK"] else {})
+    dirac_says[tid] = answers
+tasks = sources.tasks_of_jobs([TID], JOBS)
+res = tc.getTransformationTasks({"TransformationID": TID, "ExternalID": [str(j) for j in JOBS]}, inputVector=True)
+assert res["OK"], res
+result = {
+    "queries": [[sorted(found[tid][0].items()), sorted(found[tid][1].items())] for tid in (qid, TID)],
+    "dirac": [[sorted(dirac_says[tid][0].items()), sorted(dirac_says[tid][1].items())] for tid in (qid, TID)],
+    "vectors": sorted([t["TaskID"], t["InputVector"]] for t in tasks),
+    "dirac_vectors": sorted([t["TaskID"], t["InputVector"]] for t in res["Value"]),
+    "rpcs": sources.rpcs,
+}
+"""
+
+
+def test_bulk_reads_answer_what_dirac_own_per_item_calls_answer(dirac, world):
+    """The agent reads the meta-queries and the tasks' input vectors with DIRAC's generic getCounters (one query,
+    not one per transformation or per task): the answers are those of getTransformationMetaQuery and of
+    getTransformationTasks(inputVector=True)."""
+    jobs = [job for job, _, _ in world.jobs]
+    found = dirac.py(f"TID = {world.tid}\nJOBS = {jobs}\n" + BULK_READS)
+    assert found["queries"] == found["dirac"]
+    new_queries = found["queries"][0]
+    assert dict(map(tuple, new_queries[0]))["data_level"] == {"=": 0}
+    assert found["vectors"] == found["dirac_vectors"] and len(found["vectors"]) == JOBS
+    assert all(vector for _, vector in found["vectors"])
+    assert found["rpcs"] == 3  # the queries, the tasks, their input vectors

@@ -578,3 +578,135 @@ def test_gather_counts_parents_in_other_productions_by_their_queries():
     # 6 (Active, same production links: none for 7) feeds 7: 7 is no transformation without parents any more
     assert seven.parents == {6: "Active"}
     assert 7 not in sources.counted  # not movable while 6 produces: its 1 Unused file is not flushed
+
+
+# --- DiracSources' bulk reads (input vectors, meta-queries) --------------------------------------------------------
+
+
+def test_task_buckets_cover_every_task_and_bound_the_cross_product():
+    import random
+
+    rng = random.Random(17)
+    for _ in range(200):
+        tasks = {tid: set(rng.sample(range(1, 400), rng.randint(1, 40))) for tid in rng.sample(range(1, 500), 30)}
+        buckets = FailureFacts.task_buckets(tasks)
+        covered = {(tid, task) for tids, task_ids in buckets for tid in tids for task in task_ids}
+        assert covered >= {(tid, task) for tid, ids in tasks.items() for task in ids}
+        assert sorted(tid for tids, _ in buckets for tid in tids) == sorted(tasks)  # each transformation once
+        for tids, task_ids in buckets:
+            needed = sum(len(tasks[tid]) for tid in tids)
+            assert len(tids) == 1 or len(tids) * len(task_ids) <= FailureFacts.BUCKET_WASTE * needed
+            assert len(tids) == 1 or len(task_ids) <= FailureFacts.BUCKET_TASKS
+
+
+def test_task_buckets_put_transformations_with_the_same_tasks_together():
+    same = {tid: {1, 21, 41} for tid in range(1, 101)}
+    assert FailureFacts.task_buckets(same) == [(list(range(1, 101)), [1, 21, 41])]
+    # disjoint task IDs: no bucket reads more than twice what it needs
+    staggered = {tid: {tid % 20 + 20 * k for k in range(50)} for tid in range(1, 101)}
+    buckets = FailureFacts.task_buckets(staggered)
+    assert len(buckets) <= 20
+    assert FailureFacts.task_buckets({}) == []
+
+
+def _ok(value):
+    return {"OK": True, "Value": value}
+
+
+class BulkTC:
+    """DIRAC's TransformationClient for the bulk reads: tasks, and ``getCounters`` on DIRAC's tables."""
+
+    def __init__(self, tasks, inputs, meta=()):
+        self.tasks, self.inputs, self.meta, self.calls = tasks, inputs, list(meta), []
+
+    def getTransformationTasks(self, condDict, inputVector):
+        self.calls.append(("getTransformationTasks", inputVector))
+        jobs = set(condDict["ExternalID"])
+        return _ok([dict(row) for row in self.tasks if row["ExternalID"] in jobs])
+
+    def getCounters(self, table, attrs, cond):
+        self.calls.append(("getCounters", table))
+        if table == "TaskInputs":
+            tids, task_ids = set(cond["TransformationID"]), set(cond["TaskID"])
+            rows = [
+                ({"TransformationID": tid, "TaskID": task, "InputVector": vector}, 1)
+                for (tid, task), vector in sorted(self.inputs.items())
+                if tid in tids and task in task_ids
+            ]
+            return _ok(rows)
+        assert table == "TransformationMetaQueries"
+        tids = set(cond["TransformationID"])
+        return _ok([(dict(zip(attrs, row)), 1) for row in self.meta if row[0] in tids])
+
+
+def _sources(tc):
+    return FailureFacts.DiracSources(tc, None, None, None, None)
+
+
+def test_tasks_of_jobs_reads_the_input_vectors_in_bulk_not_task_by_task():
+    tasks = [
+        {"TransformationID": 5, "TaskID": 1, "ExternalID": "100", "ExternalStatus": "Failed"},
+        {"TransformationID": 5, "TaskID": 2, "ExternalID": "101", "ExternalStatus": "Failed"},
+        {"TransformationID": 6, "TaskID": 7, "ExternalID": "102", "ExternalStatus": "Failed"},
+    ]
+    # the cross product also selects (6, 1), (6, 2), (5, 7): not asked for, left out
+    inputs = {(5, 1): "/a;/b", (5, 2): "/c", (6, 7): "/d", (6, 1): "/x", (5, 7): "/y", (6, 2): "/z"}
+    tc = BulkTC(tasks, inputs)
+    sources = _sources(tc)
+    rows = sources.tasks_of_jobs({5, 6}, {100, 101, 102})
+    assert {(r["TransformationID"], r["TaskID"]): r["InputVector"] for r in rows} == {
+        (5, 1): "/a;/b", (5, 2): "/c", (6, 7): "/d"
+    }
+    assert tc.calls[0] == ("getTransformationTasks", False)
+    assert sources.rpcs == len(tc.calls) == 1 + len(FailureFacts.task_buckets({5: {1, 2}, 6: {7}}))
+
+
+def test_a_task_without_input_vector_has_an_empty_one():
+    tc = BulkTC([{"TransformationID": 5, "TaskID": 1, "ExternalID": "100", "ExternalStatus": "Failed"}], {})
+    (row,) = _sources(tc).tasks_of_jobs({5}, {100})
+    assert row["InputVector"] == ""
+
+
+# rows of TransformationMetaQueries as DIRAC's createTransformationMetaQuery stores them
+META_ROWS = [
+    (5, "Input", "data_level", "{'=': 0}", "Dict"),
+    (5, "Input", "particle", "gamma;;;proton", "String"),
+    (5, "Input", "run", "1;;;2;;;3", "Integer"),
+    (5, "Output", "zenith", "20", "Integer"),
+    (5, "Output", "site", "north", "String"),
+    (6, "Output", "data_level", "{'in': [1, 2]}", "Dict"),
+]
+
+
+def _dirac_meta_query(tid, kind):
+    """What DIRAC's own ``TransformationDB.getTransformationMetaQuery`` answers for these rows."""
+    from DIRAC import S_OK
+    from DIRAC.TransformationSystem.DB.TransformationDB import TransformationDB
+
+    db = TransformationDB.__new__(TransformationDB)
+    db._getConnectionTransID = lambda connection, name: S_OK({"Connection": None, "TransformationID": name})
+    db._query = lambda req, args, conn: S_OK(
+        tuple((name, value, vtype) for t, q, name, value, vtype in META_ROWS if (t, q) == tuple(args))
+    )
+    result = db.getTransformationMetaQuery(tid, kind)
+    return result["Value"] if result["OK"] else {}
+
+
+def test_meta_queries_are_read_in_one_call_and_decoded_as_dirac_does():
+    tc = BulkTC([], {}, META_ROWS)
+    sources = _sources(tc)
+    queries = sources.meta_queries({5, 6, 7})
+    assert tc.calls == [("getCounters", "TransformationMetaQueries")] and sources.rpcs == 1
+    for tid in (5, 6, 7):
+        assert queries[tid] == (_dirac_meta_query(tid, "Input"), _dirac_meta_query(tid, "Output")), tid
+    assert queries[5][0] == {"data_level": {"=": 0}, "particle": ["gamma", "proton"], "run": [1, 2, 3]}
+    assert queries[7] == ({}, {})
+    # kept: a second cycle reads nothing
+    assert sources.meta_queries({5, 6}) == {5: queries[5], 6: queries[6]} and sources.rpcs == 1
+
+
+def test_a_meta_query_value_dirac_cannot_read_fails_the_cycle():
+    from DIRAC.Core.Utilities.ReturnValues import SErrorException
+
+    with pytest.raises(SErrorException, match="data_level"):
+        FailureFacts.decode_meta_query([("data_level", "{'=': ", "Dict")])

@@ -8,8 +8,9 @@ Tables (``FailureManagementDB.sql``): ``FMDecisions`` (one row per decision, its
 How a decision is acted on exactly once:
 
 1. :meth:`record` inserts the decision (and, for a failure, its avoid-site decision and the site bans) in one
-   transaction, ``State = Pending``, owned by the agent. The unique ``IdemKey`` makes a second insert of the
-   same decision (a restart, a second agent) insert nothing; that caller then applies nothing.
+   transaction, ``State = Pending``, owned by the agent (:meth:`record_groups`: many groups per transaction).
+   The keys are read first with a locking read: a decision whose unique ``IdemKey`` is already there (a
+   restart, a second agent) is not inserted again, and that caller then applies nothing.
 2. The agent applies it, then :meth:`mark` sets ``Applied`` (or ``Failed``) with what was done.
 3. A decision left ``Pending`` (the agent died between 1 and 2) is taken over with :meth:`claim` by the next
    cycle of an agent once its owner is known dead or its claim is older than a lease; applying it again is
@@ -75,11 +76,11 @@ OUTCOME_KINDS = (DecisionKind.RETRY.value, DecisionKind.GIVE_UP.value, DecisionK
 
 _SELECT_DECISIONS = "SELECT " + ", ".join(DECISION_COLUMNS) + " FROM FMDecisions"
 
+#: Only ``%s`` in its VALUES: MySQLdb's ``executemany`` then sends many rows in one statement.
 _INSERT_DECISION = (
     "INSERT INTO FMDecisions (IdemKey, Kind, Failure, TransformationID, ProductionID, TaskID, JobID, Site, Class,"
-    " Rule, NumFiles, FileChanges, ExpectedStatus, NewStatus, Reason, State, Owner, ClaimTime, CreationTime)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(), UTC_TIMESTAMP())"
-    " ON DUPLICATE KEY UPDATE DecisionID = DecisionID"
+    " Rule, NumFiles, FileChanges, ExpectedStatus, NewStatus, Reason, State, Owner, ClaimTime, CreationTime,"
+    " Result, AppliedTime) VALUES (" + ", ".join(["%s"] * 21) + ")"
 )
 
 #: Filters accepted by :meth:`FailureManagementDB.get_decisions` and their SQL (values always parameters).
@@ -103,9 +104,10 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
 
 
 def _is_deadlock(exc: SErrorException) -> bool:
-    """Whether a DB error is MariaDB's deadlock (1213) or lock wait timeout (1205): the transaction may be retried."""
+    """Whether a DB error is MariaDB's deadlock (1213), lock wait timeout (1205) or a duplicate key (1062: another
+    agent inserted a key of the batch first): the whole transaction was rolled back and may be tried again."""
     message = str(exc)
-    return "1213" in message or "1205" in message or "Deadlock" in message
+    return any(code in message for code in ("1213", "1205", "1062", "Deadlock", "Duplicate entry"))
 
 
 def where_clause(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -212,23 +214,7 @@ class FailureManagementDB(DB):
             conn = returnValueOrRaise(self._getConnection())
             self._write("START TRANSACTION", conn=conn)
             try:
-                rows: dict[str, list[tuple[Any, ...]]] = {"files": [], "tasks": []}
-                ids = [
-                    self._record_in_transaction(group, report_only, owner, expected_status, conn, rows) if group else []
-                    for group in batch
-                ]
-                self._updatemany_checked(
-                    "INSERT IGNORE INTO FMDecisionFiles (DecisionID, TransformationID, LFN, Class)"
-                    " VALUES (%s, %s, %s, %s)",
-                    rows["files"],
-                    conn,
-                )
-                self._updatemany_checked(
-                    "INSERT IGNORE INTO FMDecisionTasks (DecisionID, TransformationID, TaskID, Class)"
-                    " VALUES (%s, %s, %s, %s)",
-                    rows["tasks"],
-                    conn,
-                )
+                ids = self._record_in_transaction(batch, report_only, owner, expected_status, conn)
                 self._write("COMMIT" if any(ids) else "ROLLBACK", conn=conn)
                 return ids
             except BaseException as exc:
@@ -244,63 +230,113 @@ class FailureManagementDB(DB):
 
     def _record_in_transaction(
         self,
-        decisions: Sequence[Decision],
+        batch: Sequence[Sequence[Decision]],
         report_only: bool,
         owner: str,
         expected_status: Mapping[str, str],
         conn: Any,
-        rows: dict[str, list[tuple[Any, ...]]],
-    ) -> list[int]:
-        """Insert one group in the open transaction; the rows of ``FMDecisionFiles`` and ``FMDecisionTasks`` are
-        added to ``rows`` (``files``, ``tasks``), for the caller to insert before it commits."""
-        ids: list[int] = []
-        for index, decision in enumerate(decisions):
+    ) -> list[list[int]]:
+        """Insert a batch of groups in the open transaction, in a few statements whatever its size.
+
+        The batch's keys are read first with a locking read (``FOR UPDATE``): a key found is another cycle's or
+        agent's (its group is skipped, or a report-only status decision is taken over); a key not found stays
+        locked until this transaction ends, so the plain ``INSERT`` that follows inserts exactly the rows this
+        agent then owns. Two agents recording the same new keys at once end in a deadlock or a duplicate key for
+        one of them, whose whole transaction is rolled back and tried again (it then finds the keys).
+        """
+        keys = sorted({decision.key for group in batch for decision in group})
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            rows = self._rows(
+                "SELECT IdemKey FROM FMDecisions WHERE IdemKey IN (" + _placeholders(len(chunk)) + ") FOR UPDATE",
+                chunk,
+                conn=conn,
+            )
+            found.update(str(key) for (key,) in rows)
+        (now,) = self._rows("SELECT UTC_TIMESTAMP()", conn=conn)[0]
+
+        taken: dict[int, int] = {}  # group index to the DecisionID of its head taken over from report-only
+        inserted: list[tuple[int, Decision]] = []  # (group index, decision) to insert, in order
+        for index, group in enumerate(batch):
+            if not group:
+                continue
+            head = group[0]
+            if head.key in found:
+                if report_only or head.kind.value not in STATUS_KINDS:
+                    continue
+                decision_id = self._take_over_report_only(head, owner, expected_status, conn)
+                if decision_id is None:
+                    continue
+                taken[index] = decision_id
+            for decision in group:
+                if decision.key not in found:
+                    found.add(decision.key)  # a key twice in the batch is inserted once, as before
+                    inserted.append((index, decision))
+
+        rows: list[tuple[Any, ...]] = []
+        for _, decision in inserted:
             applied_now = decision.kind is DecisionKind.AVOID_SITE and not report_only
             state = State.REPORT_ONLY if report_only else (State.APPLIED if applied_now else State.PENDING)
             record = decision.to_record()
             payload = {"LFNs": record["LFNs"], "Changes": record["FileChanges"]}
             if record["TaskChange"]:
                 payload["Task"] = record["TaskChange"]
-            changes = json.dumps(payload)
-            result = self._write(
-                _INSERT_DECISION,
-                [
+            rows.append(
+                (
                     decision.key, record["Kind"], decision.failure, decision.transformation_id,
                     decision.production_id, decision.task_id, decision.job_id, decision.site, record["Class"],
-                    decision.rule, len(decision.lfns), changes, expected_status.get(decision.key, ""),
-                    decision.new_status, decision.reason, state, owner,
-                ],
-                conn=conn,
+                    decision.rule, len(decision.lfns), json.dumps(payload), expected_status.get(decision.key, ""),
+                    decision.new_status, decision.reason, state, owner, now, now,
+                    json.dumps({"Banned": len(decision.lfns)}) if applied_now and decision.lfns else None,
+                    now if applied_now and decision.lfns else None,
+                )
             )  # fmt: skip
-            if not result["Value"]:
-                if index == 0 and not report_only and decision.kind.value in STATUS_KINDS:
-                    taken = self._take_over_report_only(decision, owner, expected_status, conn)
-                    if taken is not None:
-                        ids.append(taken)
-                        continue
-                if index == 0:
-                    return []
-                continue
-            decision_id = int(result["lastRowId"])
-            ids.append(decision_id)
-            if decision.kind in (DecisionKind.RETRY, DecisionKind.GIVE_UP) and decision.lfns:
-                rows["files"].extend(
-                    (decision_id, decision.transformation_id, lfn, record["Class"]) for lfn in decision.lfns
-                )
-            if decision.counts_task:
-                rows["tasks"].append((decision_id, decision.transformation_id, decision.task_id, record["Class"]))
-            if applied_now and decision.lfns:
-                self._updatemany_checked(
-                    "INSERT IGNORE INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime)"
-                    " VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP())",
-                    [(decision.transformation_id, lfn, decision.site, record["Class"], decision_id) for lfn in decision.lfns],
-                    conn,
-                )
-                self._write(
-                    "UPDATE FMDecisions SET AppliedTime = UTC_TIMESTAMP(), Result = %s WHERE DecisionID = %s",
-                    [json.dumps({"Banned": len(decision.lfns)}), decision_id],
+        self._updatemany_checked(_INSERT_DECISION, rows, conn)
+        new_ids: dict[str, int] = {}
+        for chunk in _chunks([decision.key for _, decision in inserted]):
+            new_ids.update(
+                (str(key), int(decision_id))
+                for key, decision_id in self._rows(
+                    "SELECT IdemKey, DecisionID FROM FMDecisions WHERE IdemKey IN (" + _placeholders(len(chunk)) + ")",
+                    chunk,
                     conn=conn,
                 )
+            )
+
+        ids: list[list[int]] = [[] for _ in batch]
+        for index, decision_id in taken.items():
+            ids[index].append(decision_id)
+        files: list[tuple[Any, ...]] = []
+        tasks: list[tuple[Any, ...]] = []
+        bans: list[tuple[Any, ...]] = []
+        for index, decision in inserted:
+            decision_id = new_ids[decision.key]
+            ids[index].append(decision_id)
+            cls = decision.failure_class.value if decision.failure_class else ""
+            if decision.kind in (DecisionKind.RETRY, DecisionKind.GIVE_UP) and decision.lfns:
+                files.extend((decision_id, decision.transformation_id, lfn, cls) for lfn in decision.lfns)
+            if decision.counts_task:
+                tasks.append((decision_id, decision.transformation_id, decision.task_id, cls))
+            if decision.kind is DecisionKind.AVOID_SITE and not report_only:
+                bans.extend(
+                    (decision.transformation_id, lfn, decision.site, cls, decision_id, now) for lfn in decision.lfns
+                )
+        self._updatemany_checked(
+            "INSERT IGNORE INTO FMDecisionFiles (DecisionID, TransformationID, LFN, Class) VALUES (%s, %s, %s, %s)",
+            files,
+            conn,
+        )
+        self._updatemany_checked(
+            "INSERT IGNORE INTO FMDecisionTasks (DecisionID, TransformationID, TaskID, Class) VALUES (%s, %s, %s, %s)",
+            tasks,
+            conn,
+        )
+        self._updatemany_checked(
+            "INSERT IGNORE INTO FMSiteBans (TransformationID, LFN, Site, Class, DecisionID, CreationTime)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            bans,
+            conn,
+        )
         return ids
 
     def _take_over_report_only(

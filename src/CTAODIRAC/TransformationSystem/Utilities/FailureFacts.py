@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ from CTAODIRAC.Core.Failures.gather import (
 __all__ = [
     "HIGH_WATER_OVERLAP",
     "DiracSources",
+    "decode_meta_query",
+    "task_buckets",
     "Gathered",
     "Records",
     "Sources",
@@ -29,6 +32,67 @@ __all__ = [
     "job_group",
     "parse_time",
 ]
+
+
+#: A bucket of :func:`task_buckets` may read at most this many times the rows it needs.
+BUCKET_WASTE = 2.0
+
+#: Most task IDs in the ``IN (...)`` of one bucket.
+BUCKET_TASKS = 2000
+
+
+def task_buckets(tasks: Mapping[int, Collection[int]]) -> list[tuple[list[int], list[int]]]:
+    """Transformations and task IDs grouped into ``(transformation IDs, task IDs)`` conditions, each read with one
+    query ``TransformationID IN (...) AND TaskID IN (...)``.
+
+    Such a query also selects each transformation's rows for the other transformations' task IDs (a cross
+    product): a transformation joins a bucket only while the bucket reads at most :data:`BUCKET_WASTE` times
+    the rows it needs (and has at most :data:`BUCKET_TASKS` task IDs). Transformations with the same or
+    similar task IDs (e.g. the first tasks of new transformations) are next to each other, so they share one.
+    """
+    ordered = sorted((sorted({int(t) for t in ids}), int(tid)) for tid, ids in tasks.items() if ids)
+    buckets: list[tuple[list[int], list[int]]] = []
+    tids: list[int] = []
+    union: set[int] = set()
+    needed = 0
+    for task_ids, tid in ordered:
+        merged = union | set(task_ids)
+        fits = (len(tids) + 1) * len(merged) <= BUCKET_WASTE * (needed + len(task_ids)) and len(merged) <= BUCKET_TASKS
+        if tids and not fits:
+            buckets.append((sorted(tids), sorted(union)))
+            tids, merged, needed = [], set(task_ids), 0
+        tids.append(tid)
+        union = merged
+        needed += len(task_ids)
+    if tids:
+        buckets.append((sorted(tids), sorted(union)))
+    return buckets
+
+
+def decode_meta_query(rows: Iterable[tuple[str, Any, str]]) -> dict[str, Any]:
+    """A meta-query from its stored rows ``(MetaDataName, MetaDataValue, MetaDataType)``, as DIRAC's
+    ``TransformationDB.getTransformationMetaQuery`` reads it: a value holding ``;;;`` is a list (of ints for the
+    type ``Integer``), otherwise ``Integer`` is an int and ``Dict`` a literal read with DIRAC's ``saferEval``.
+    No rows: an empty dict (DIRAC answers ENOENT). Raises ``SErrorException`` on a value DIRAC could not read."""
+    from DIRAC.Core.Utilities.ReturnValues import SErrorException
+    from DIRAC.Core.Utilities.SaferEval import saferEval
+
+    query: dict[str, Any] = {}
+    for name, raw, kind in rows:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        try:
+            if ";;;" in text:
+                value: Any = [int(part) for part in text.split(";;;")] if kind == "Integer" else text.split(";;;")
+            elif kind == "Integer":
+                value = int(text)
+            elif kind == "Dict":
+                value = saferEval(text)
+            else:
+                value = text
+        except ValueError as exc:
+            raise SErrorException(f"meta-query value of {name!r} cannot be read: {exc}") from exc
+        query[name] = value
+    return query
 
 
 class DiracSources:
@@ -138,8 +202,43 @@ class DiracSources:
         return found
 
     def tasks_of_jobs(self, transformation_ids: Collection[int], job_ids: Collection[int]) -> list[dict[str, Any]]:
+        """The tasks by ExternalID (one RPC, without input vectors: DIRAC's ``inputVector=True`` reads each task's
+        vector with a query of its own on the server), then their input vectors in bulk (:meth:`input_vectors`)."""
         cond = {"TransformationID": sorted(transformation_ids), "ExternalID": [str(j) for j in sorted(job_ids)]}
-        return self._call(self._tc.getTransformationTasks(condDict=cond, inputVector=True))
+        rows = self._call(self._tc.getTransformationTasks(condDict=cond, inputVector=False))
+        wanted: dict[int, set[int]] = {}
+        for row in rows:
+            wanted.setdefault(int(row["TransformationID"]), set()).add(int(row["TaskID"]))
+        vectors = self.input_vectors(wanted) if wanted else {}
+        return [
+            {**row, "InputVector": vectors.get((int(row["TransformationID"]), int(row["TaskID"])), "")} for row in rows
+        ]
+
+    def input_vectors(self, tasks: Mapping[int, Collection[int]]) -> dict[tuple[int, int], str]:
+        """``(transformation, task)`` to the task's input vector (DIRAC's ``;``-joined LFNs; tasks without one are
+        left out), read from DIRAC's ``TaskInputs`` table with its generic ``getCounters`` (each row is its own
+        group: ``(TransformationID, TaskID)`` is the table's key), one query per :func:`task_buckets` bucket, up to
+        ``PARALLEL_RPCS`` at once."""
+        from CTAODIRAC.TransformationSystem.Utilities.FailureActions import PARALLEL_RPCS
+
+        buckets = task_buckets(tasks)
+
+        def read(bucket: tuple[list[int], list[int]]) -> list[Any]:
+            tids, task_ids = bucket
+            return self._tc.getCounters(
+                "TaskInputs", ["TransformationID", "TaskID", "InputVector"],
+                {"TransformationID": tids, "TaskID": task_ids},
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_RPCS, len(buckets)))) as pool:
+            answers = list(pool.map(read, buckets))
+        found: dict[tuple[int, int], str] = {}
+        for answer in answers:
+            for attrs, _ in self._call(answer):
+                key = (int(attrs["TransformationID"]), int(attrs["TaskID"]))
+                if key[1] in tasks.get(key[0], ()) and attrs.get("InputVector"):
+                    found[key] = str(attrs["InputVector"])
+        return found
 
     def files(self, transformation_ids: Collection[int], lfns: Collection[str]) -> list[dict[str, Any]]:
         cond = {"TransformationID": sorted(transformation_ids), "LFN": sorted(lfns)}
@@ -181,33 +280,31 @@ class DiracSources:
         return {tid: self._limits.get(tid) for tid in ids}
 
     def meta_queries(self, ids: Collection[int]) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
-        """Two RPCs per transformation new to the agent (DIRAC reads one query of one transformation per call),
-        up to :data:`~CTAODIRAC.TransformationSystem.Utilities.FailureActions.PARALLEL_RPCS` at once."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from CTAODIRAC.TransformationSystem.Utilities.FailureActions import PARALLEL_RPCS
-
-        missing = [(tid, kind) for tid in sorted(set(ids) - set(self._queries)) for kind in ("Input", "Output")]
-        if missing:
-            with ThreadPoolExecutor(max_workers=min(PARALLEL_RPCS, len(missing))) as pool:
-                answers = list(pool.map(lambda pair: self._meta_query(*pair), missing))
-            self.rpcs += len(missing)
-            found = dict(zip(missing, answers))
-            for tid in sorted({tid for tid, _ in missing}):
-                self._queries[tid] = (found[(tid, "Input")], found[(tid, "Output")])
+        """The stored (input, output) meta-queries of the transformations new to the agent: one RPC for up to
+        1,000 of them (DIRAC's generic ``getCounters`` on its ``TransformationMetaQueries`` table, whose key
+        ``(TransformationID, MetaDataName, QueryType)`` makes each row its own group), decoded as DIRAC's
+        ``getTransformationMetaQuery`` decodes them (:func:`decode_meta_query`)."""
+        missing = sorted(set(ids) - set(self._queries))
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start : start + 1000]
+            rows = self._call(
+                self._tc.getCounters(
+                    "TransformationMetaQueries",
+                    ["TransformationID", "QueryType", "MetaDataName", "MetaDataValue", "MetaDataType"],
+                    {"TransformationID": chunk},
+                )
+            )
+            stored: dict[tuple[int, str], list[tuple[str, Any, str]]] = {}
+            for attrs, _ in rows:
+                stored.setdefault((int(attrs["TransformationID"]), str(attrs["QueryType"])), []).append(
+                    (str(attrs["MetaDataName"]), attrs["MetaDataValue"], str(attrs["MetaDataType"]))
+                )
+            for tid in chunk:
+                self._queries[tid] = (
+                    decode_meta_query(stored.get((tid, "Input"), ())),
+                    decode_meta_query(stored.get((tid, "Output"), ())),
+                )
         return {tid: self._queries[tid] for tid in ids}
-
-    def _meta_query(self, tid: int, kind: str) -> dict[str, Any]:
-        import errno
-
-        from DIRAC.Core.Utilities import DErrno
-        from DIRAC.Core.Utilities.ReturnValues import returnValueOrRaise
-
-        res = self._tc.getTransformationMetaQuery(tid, kind)
-        # no query stored: DIRAC answers ENOENT; anything else is an error of the cycle
-        if not res["OK"] and not DErrno.cmpError(res, errno.ENOENT):
-            returnValueOrRaise(res)
-        return dict(res["Value"]) if res["OK"] and res["Value"] else {}
 
     def unused_files(self, ids: Collection[int]) -> dict[int, list[str]]:
         rows = self._call(

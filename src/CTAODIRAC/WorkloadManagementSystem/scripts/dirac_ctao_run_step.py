@@ -14,7 +14,9 @@ are already in the working directory (DIRAC's input data policy). In order:
    its environment (CTAODIRAC_RUN_NUMBER...); a non-zero exit ends the job Failed with
    ApplicationStatus "'<program>' Exited With Status <n>" and the input files untouched (Assigned), for the
    failure agent to act on. Simulation and executable steps collect as outputs the files the payload wrote
-   that match the step's output patterns (each pattern must match one at least);
+   that match the step's output patterns (each pattern must match one at least). A step described in CWL
+   (``cwl`` in CONFIG) runs its CommandLineTool with cwltool instead, on job orders binding the task's files,
+   models and configuration files to the tool's inputs; its outputs are the files of cwltool's output document;
 3. upload and register each output under <output_dir>/<task>/ with its file metadata; an upload that fails
    goes to a failover storage element with a DIRAC request that moves it later;
 4. set the input files Processed in the Transformation System: at once when every output is registered, or
@@ -98,7 +100,8 @@ def _run_cwl(config, local_inputs: list[str], input_meta: list[dict], models: di
             except ValueError as exc:  # a CS value this command does not know
                 fail(report, EXIT_PAYLOAD, f"Container runtime not usable: {exc}", "Application Finished With Errors")
             command = command[:3] + preserve + command[3:]
-            if step.container_image is None or runtime == "none":  # on the worker: in the step's software setup
+            # on the worker's software: in the step's software setup (an image comes from the tool, never from it)
+            if config.software.kind != "container" and (step.container_image is None or runtime == "none"):
                 command = config.software.wrap(command)
             log.notice("Running", " ".join(command))
             out.flush()

@@ -7,6 +7,7 @@ classifier, one processor per job), made to the CWL workflow, whose tools are th
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,4 +35,7 @@ def reduced_cwl_plan(repo: Path, campaign: str) -> Any:
     directory = Path(tempfile.mkdtemp(prefix="cwl-campaign-"))
     path = directory / f"{campaign}.cwl"
     path.write_text(reduced_cwl_campaign(source.read_text(), campaign, source.parent.resolve() / "tools"))
-    return load_plan(path)
+    try:
+        return load_plan(path)  # the plan holds the tools themselves: the file is not needed afterwards
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 _ACCEPTING = threading.local()
 
@@ -53,7 +54,11 @@ def _reactor_class():
         def _accept_forever(self, name: str) -> None:
             _ACCEPTING.service = name
             while self._ServiceReactor__alive:
-                self._ServiceReactor__acceptIncomingConnection(name)
+                try:
+                    self._ServiceReactor__acceptIncomingConnection(name)
+                except Exception as exc:  # noqa: BLE001 - a thread that died would leave its service deaf
+                    gLogger.exception("accepting a connection failed; accepting again", name, lException=exc)
+                    time.sleep(1)
 
     return OneSocketPerThreadReactor
 

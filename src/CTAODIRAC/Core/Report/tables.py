@@ -8,7 +8,7 @@ from typing import Any
 
 from CTAODIRAC.Core.Report.data import CampaignData, Job, Transformation
 from CTAODIRAC.Core.Report.graph import layers, short_name
-from CTAODIRAC.Core.Report.timing import PARTS, split_of
+from CTAODIRAC.Core.Report.timing import PARTS, parts, split_of
 
 __all__ = ["FileRow", "TimeRow", "transformation_rows", "production_rows", "job_parts", "time_rows", "ratios",
            "summary_split", "PART_LABELS"]
@@ -63,22 +63,9 @@ def production_rows(data: CampaignData) -> list[FileRow]:
     return rows
 
 
-def _span(a: float | None, b: float | None) -> float | None:
-    return b - a if a is not None and b is not None else None
-
-
 def job_parts(job: Job) -> dict[str, float | None]:
-    """Seconds of each part of one job (as :func:`CTAODIRAC.Core.Report.timing.job_times`)."""
-    payload = _span(job.payload_start, job.payload_end)
-    upload = _span(job.payload_end, job.upload_end)
-    run = _span(job.matched, job.finished)
-    return {
-        "to_job": _span(job.created, job.received),
-        "queued": _span(job.received, job.matched),
-        "payload": payload,
-        "upload": upload,
-        "wrapper": run - (payload or 0) - (upload or 0) if run is not None else None,
-    }
+    """Seconds of each part of one job (:func:`CTAODIRAC.Core.Report.timing.parts`)."""
+    return parts(job)
 
 
 def summary_split(jobs: Sequence[Job]) -> dict[str, Any]:

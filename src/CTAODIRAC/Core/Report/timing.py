@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["PARTS", "JobPhases", "job_phases", "job_times", "time_split", "epoch"]
+__all__ = ["PARTS", "JobPhases", "job_phases", "job_times", "parts", "time_split", "epoch"]
 
-#: The parts of a job's life, in order (see :func:`job_times`).
+#: The parts of a job's life, in order (see :func:`parts`).
 PARTS = ("to_job", "queued", "wrapper", "payload", "upload")
 #: Where ``dirac-ctao-run-step`` records its own statuses (the source of its logging records).
 RUN_STEP = "dirac-ctao-run-step"
@@ -64,15 +64,20 @@ def job_phases(created: datetime | None, records: Sequence[Sequence[Any]]) -> Jo
     return JobPhases(created, received, matched, payload_start, payload_end, upload_end, finished)
 
 
-def _span(a: datetime | None, b: datetime | None) -> float | None:
-    return (b - a).total_seconds() if a and b else None
+def _span(a: Any, b: Any) -> float | None:
+    """Seconds from ``a`` to ``b`` (datetimes or epoch seconds); None when either is missing."""
+    if a is None or b is None:
+        return None
+    delta = b - a
+    return delta.total_seconds() if hasattr(delta, "total_seconds") else float(delta)
 
 
-def job_times(created: datetime | None, records: Sequence[Sequence[Any]]) -> dict[str, float | None]:
-    """Where one job's time went, in seconds:
+def parts(phases: Any) -> dict[str, float | None]:
+    """Seconds of each part (:data:`PARTS`) of one job whose moments are the attributes of ``phases`` (a
+    :class:`JobPhases` of datetimes, or a report's ``Job`` in epoch seconds):
 
-    - ``to_job``: task created → job received (DIRAC's 30 s hold before a task is handed out, WorkflowTaskAgent
-      polling);
+    - ``to_job``: task created → job received (the TransformationManager's task hold, ``TaskSubmissionDelay``,
+      and the WorkflowTaskAgent's polling);
     - ``queued``: received → matched (optimizers, waiting for a free pilot);
     - ``payload``: the program's run (dirac-ctao-run-step's "Running <program>" to its next status);
     - ``upload``: after the payload, dirac-ctao-run-step's uploads, registrations and file statuses (to its last
@@ -80,17 +85,21 @@ def job_times(created: datetime | None, records: Sequence[Sequence[Any]]) -> dic
     - ``wrapper``: the rest of the job's run (DIRAC's job wrapper: sandbox, input download, finalisation);
       the whole run when the payload never started.
     """
-    p = job_phases(created, records)
-    payload = _span(p.payload_start, p.payload_end)
-    upload = _span(p.payload_end, p.upload_end)
-    run = _span(p.matched, p.finished)
+    payload = _span(phases.payload_start, phases.payload_end)
+    upload = _span(phases.payload_end, phases.upload_end)
+    run = _span(phases.matched, phases.finished)
     return {
-        "to_job": _span(p.created, p.received),
-        "queued": _span(p.received, p.matched),
+        "to_job": _span(phases.created, phases.received),
+        "queued": _span(phases.received, phases.matched),
         "payload": payload,
         "upload": upload,
         "wrapper": run - (payload or 0) - (upload or 0) if run is not None else None,
     }
+
+
+def job_times(created: datetime | None, records: Sequence[Sequence[Any]]) -> dict[str, float | None]:
+    """:func:`parts` of one job from its task's creation time and DIRAC's logging records."""
+    return parts(job_phases(created, records))
 
 
 def time_split(records: Sequence[tuple[datetime | None, Sequence[Sequence[Any]]]]) -> dict[str, Any]:

@@ -37,6 +37,19 @@ print(json.dumps(found))
 """
 
 
+def assert_dl2_read_back(paths: list[str]) -> None:
+    """ctapipe (in the payload environment) reads back every event of each DL2 file, with its reconstructed energy
+    and gammaness."""
+    read = subprocess.run([str(CTAPIPE_PYTHON), "-c", READ_DL2, *paths], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert read.returncode == 0, read.stderr[-3000:]
+    for path, table in json.loads(read.stdout).items():
+        assert table["events"] > 0, path
+        columns = table["columns"]
+        assert any(c.endswith("_energy") for c in columns), (path, columns)
+        assert any(c.endswith("_prediction") for c in columns), (path, columns)
+
+
 @pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
 def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign") / "dirac"
@@ -77,15 +90,7 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
         assert summary["timing"]["jobs"] >= 29 and summary["timing"]["payload"]["sum_s"] > 0
         # the DL2 files are real: ctapipe reads back the reconstructed energy and gammaness of every event
         storage = Instance(root).storage
-        paths = [str(storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]]
-        read = subprocess.run([str(CTAPIPE_PYTHON), "-c", READ_DL2, *paths], capture_output=True, text=True,
-                              timeout=300)  # fmt: skip
-        assert read.returncode == 0, read.stderr[-3000:]
-        for path, table in json.loads(read.stdout).items():
-            assert table["events"] > 0, path
-            columns = table["columns"]
-            assert any(c.endswith("_energy") for c in columns), (path, columns)
-            assert any(c.endswith("_prediction") for c in columns), (path, columns)
+        assert_dl2_read_back([str(storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]])
         check_the_report(out, summary, root)
     finally:
         subprocess.run([local, "purge", "--yes"], env=env, capture_output=True, timeout=300)

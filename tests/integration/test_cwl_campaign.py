@@ -16,21 +16,9 @@ from pathlib import Path
 import pytest
 
 from CTAODIRAC.LocalDIRAC import control
+from test_campaign import CTAPIPE_PYTHON, assert_dl2_read_back  # the same read-back of DL2 files with ctapipe
 
 pytestmark = pytest.mark.integration
-
-CTAPIPE_PYTHON = Path(__file__).parents[2] / ".venv-ctapipe" / "bin" / "python"
-
-READ_DL2 = """
-import json, sys
-from ctapipe.io import TableLoader
-found = {}
-for path in sys.argv[1:]:
-    with TableLoader(path, dl2=True, simulated=True) as loader:
-        events = loader.read_subarray_events()
-    found[path] = {"events": len(events), "columns": sorted(events.colnames)}
-print(json.dumps(found))
-"""
 
 
 @pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
@@ -49,10 +37,4 @@ def test_the_cwl_twin_of_the_example_campaign_runs_to_dl2(dirac):
     assert len(summary["dl2_outputs"]) == 4
     # the names the CWL tools give (the YAML steps' built-in commands name them <input>.apply-models.h5)
     assert all(lfn.endswith(".applied.h5") for lfn in summary["dl2_outputs"]), summary["dl2_outputs"]
-    paths = [str(dirac.inst.storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]]
-    read = subprocess.run([str(CTAPIPE_PYTHON), "-c", READ_DL2, *paths], capture_output=True, text=True, timeout=300)
-    assert read.returncode == 0, read.stderr[-3000:]
-    for path, table in json.loads(read.stdout).items():
-        assert table["events"] > 0, path
-        assert any(c.endswith("_energy") for c in table["columns"]), (path, table["columns"])
-        assert any(c.endswith("_prediction") for c in table["columns"]), (path, table["columns"])
+    assert_dl2_read_back([str(dirac.inst.storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]])

@@ -78,16 +78,15 @@ def _start_component(inst: Instance, comp: Component) -> str:
     members = process_members(comp)
     if any(c.full_name in opensearch.CLIENT_SERVICES for c in members):
         opensearch.wait_ready(inst)
-    ports = [p for p in (inst.port(c) for c in members) if p is not None]
-    for member in members:
-        port = inst.port(member)
-        if port is not None and port_open(port):
+    ports = {member.full_name: port for member in members if (port := inst.port(member)) is not None}
+    for name, port in ports.items():
+        if port_open(port):
             raise RuntimeError(
-                f"port {port} for {member.full_name} is taken by another process (another local DIRAC? give this "
+                f"port {port} for {name} is taken by another process (another local DIRAC? give this "
                 "one another CTAODIRAC_LOCAL_PORT_OFFSET when you make it)"
             )
     start_process(inst, comp.key, _component_cmd(inst, comp), inst.environment(user=None))
-    for port in ports:
+    for port in ports.values():
         wait_for_port(proc, port)
     if not ports:
         time.sleep(1.0)

@@ -396,6 +396,15 @@ def submit_with_a_kill(args: Any, campaign: str, settings: Any, chaos_dir: Path,
     return {k: int(v) for k, v in json.loads(out.read_text()).items()}
 
 
+#: ``PollingTime`` of the campaign's data-driven agents. All three cycle every 10 s; these values only set when,
+#: within those 10 s, each one runs: the InputDataAgent at +1 s (its cycle takes ~5 s: a catalog query per
+#: transformation), the TransformationAgent at +7 s (tasks for the files just found) and the WorkflowTaskAgent
+#: at +2 s, i.e. 5 s after the tasks were made, past the 3-s task hold (csconfig.TASK_SUBMISSION_DELAY). Started
+#: in step (all at 10), the WorkflowTaskAgent ran a moment after the TransformationAgent, found the new tasks
+#: still held, and every step of a campaign waited 10 s more.
+STAGGER = {"InputDataAgent": 10, "TransformationAgent": 3, "WorkflowTaskAgent": 8}
+
+
 def agent_specs(types: str, chaos: bool = False, stalled: bool = False) -> list[Any]:
     """The long-running agents of the campaign (with ``chaos``: the request executor for failover requests, and
     DIRAC's StalledJobAgent when it can work, i.e. with OpenSearch)."""
@@ -406,11 +415,15 @@ def agent_specs(types: str, chaos: bool = False, stalled: bool = False) -> list[
         # and the campaign's first-level transformations (fed by the catalog) are completed too once done
         failure_options += [f"SiteBanThreshold={SITE_BAN_THRESHOLD}", "SiteBanClasses=infrastructure",
                             "ActOnTransformationsWithoutParents=True"]
+    # Every agent runs a cycle every 10 s (DIRAC's agent scheduler runs none more often); a polling time p < 10
+    # only puts its first cycle 10 - p s after start (see control.RUN_POLLING). So the three data-driven agents
+    # are staggered (STAGGER): see docs/local-dirac.md "How fast a campaign goes".
     specs = [
-        AgentSpec("Transformation/InputDataAgent", 10, [f"TransformationTypes={types}"]),
+        AgentSpec("Transformation/InputDataAgent", STAGGER["InputDataAgent"], [f"TransformationTypes={types}"]),
         # NoUnusedDelay: DIRAC skips a transformation that had no Unused files for 6 hours by default
-        AgentSpec("Transformation/TransformationAgent", 10, [f"TransformationTypes={types}", "NoUnusedDelay=0"]),
-        AgentSpec("Transformation/WorkflowTaskAgent", 10,
+        AgentSpec("Transformation/TransformationAgent", STAGGER["TransformationAgent"],
+                  [f"TransformationTypes={types}", "NoUnusedDelay=0"]),
+        AgentSpec("Transformation/WorkflowTaskAgent", STAGGER["WorkflowTaskAgent"],
                   [f"TransType={types}", "shifterProxy=ProductionManager", "MonitorTasks=", "MonitorFiles="]),
         AgentSpec("Transformation/FailureManagementAgent", 20 if not chaos else 10, failure_options),
     ]

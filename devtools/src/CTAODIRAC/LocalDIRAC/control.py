@@ -358,6 +358,12 @@ def pilot_root(inst: Instance, index: int | str, overrides: dict[str, Any] | Non
 JOB_AGENT_OPTIONS = ("SubmissionDelay=0",)
 
 
+#: ``PollingTime`` of a local pilot. A JobAgent that found no job sleeps ``2 x PollingTime x (failed matches + 1)``
+#: seconds before its next cycle: with 1, an idle pilot asks again every ~10 s (DIRAC's shortest agent cycle)
+#: for its first 4 tries instead of backing off to 20 s, and takes a campaign's next step sooner.
+PILOT_POLLING = 1
+
+
 def start_pilot(inst: Instance, index: int | str, cycles: int = 50, options: list[str] | None = None,
                 overrides: dict[str, Any] | None = None, prefix: list[str] | None = None,
                 log_name: str | None = None) -> subprocess.Popen:
@@ -365,7 +371,7 @@ def start_pilot(inst: Instance, index: int | str, cycles: int = 50, options: lis
     worker-node configuration); it goes on after a failed payload and stops after 5 cycles without a job or
     ``cycles`` cycles. ``prefix``: see :func:`start_agent`."""
     return start_agent(
-        inst, "WorkloadManagement/JobAgent", 2,
+        inst, "WorkloadManagement/JobAgent", PILOT_POLLING,
         ["StopAfterFailedMatches=5", "StopOnApplicationFailure=False", *JOB_AGENT_OPTIONS, *(options or [])],
         cycles=cycles, root=pilot_root(inst, index, overrides), prefix=prefix,
         log_name=log_name or f"agent_WorkloadManagement_JobAgent_pilot{index}",

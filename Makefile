@@ -25,15 +25,18 @@ SEED ?= 1
 chaos: up           ## the example campaign while faults are injected (docs/chaos.md; ~20-30 min): SEED=N
 	$(LOCAL) campaign --chaos --seed $(SEED)
 
+#: pytest-xdist workers of each layer (the integration tests' second worker runs a local DIRAC of its own)
+TEST_WORKERS ?= 2
+
 test: test-unit test-integration   ## every test (brings the local DIRAC up if needed)
 
 test-unit:           ## unit tests; the toy ctapipe source's in the ctapipe environment (Python 3.12) when made
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q -n $(TEST_WORKERS)
 	@if [ -x $(CTAPIPE_PY) ]; then $(CTAPIPE_PY) -m pytest tests/unit/toyevents -q -p no:cacheprovider; \
 	else echo "test-unit: no $(CTAPIPE_PY) (no python3.12 at install): the toy ctapipe source was not tested"; fi
 
-test-integration:
-	$(PY) -m pytest tests/integration -q --durations=20
+test-integration:   ## integration tests, on TEST_WORKERS local DIRACs side by side (tests/integration/conftest.py)
+	$(PY) -m pytest tests/integration -q --durations=20 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench:              ## benchmarks: numbers and ratios (the local DIRAC one uses its own instance, ports +3000)
 	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/local_dirac.py

@@ -3,24 +3,54 @@
 The session fixture brings the instance up with ``dirac-ctao-local up`` (or reuses the one that is up):
 ``CTAODIRAC_LOCAL_ROOT`` chooses the instance directory. DIRAC code runs in subprocesses, as the user
 the test names, so that each call gets DIRAC's global state fresh and with the right proxy.
+
+With pytest-xdist (``make test-integration`` runs ``-n 2 --dist loadfile``: a file's tests stay together, the
+longest files first), each worker has its own instance: ``gw0`` the usual one, ``gwN`` (N > 0) ``<root>-gwN`` with
+ports ``N x 1000`` higher, stopped again when its tests end (its state is kept for the next run).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from CTAODIRAC.LocalDIRAC import control, mariadb
-from CTAODIRAC.LocalDIRAC.instance import Instance
+from CTAODIRAC.LocalDIRAC.instance import Instance, default_root
 
 pytestmark = pytest.mark.integration
+
+#: Ports of pytest-xdist worker gwN's instance: N x this above the first worker's (whose campaign test's instance
+#: is 700 above, the benchmarks' 3000 and 3500).
+WORKER_PORT_STEP = 1000
+
+
+def worker_index() -> int:
+    """This pytest-xdist worker's number (0 without xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def _use_this_workers_instance() -> None:
+    """Point this process, and every command it starts, at this worker's own instance (set before any
+    ``Instance()`` is made; subprocesses inherit it)."""
+    index = worker_index()
+    if index == 0:
+        return
+    offset = int(os.environ.get("CTAODIRAC_LOCAL_PORT_OFFSET", "0") or 0) + index * WORKER_PORT_STEP
+    os.environ["CTAODIRAC_LOCAL_ROOT"] = f"{default_root()}-gw{index}"
+    os.environ["CTAODIRAC_LOCAL_PORT_OFFSET"] = str(offset)
+
+
+_use_this_workers_instance()
 
 PRELUDE = """
 import json, sys
@@ -63,10 +93,12 @@ class Dirac:
 
 
 @pytest.fixture(scope="session")
-def local_dirac() -> Instance:
+def local_dirac() -> Iterator[Instance]:
     inst = Instance()
     control.up(inst)
-    return inst
+    yield inst
+    if worker_index() > 0:  # a second worker's instance is stopped with its tests (the first one stays up)
+        control.down(inst)
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +110,16 @@ def dirac(local_dirac: Instance) -> Dirac:
 def unique() -> str:
     """A short unique suffix, so tests can re-run against a reused instance."""
     return uuid.uuid4().hex[:8]
+
+
+#: The longest test files first (minutes, from a CI run), so that pytest-xdist's two workers end together: files are
+#: handed out in this order (with ``--dist loadfile --no-loadscope-reorder``), the others after them as collected.
+LONGEST_FIRST = (
+    "test_campaign.py", "test_cwl_campaign.py", "test_simulation_recovery.py", "test_job_side.py",
+    "test_failure_agent.py", "test_vm_host.py", "test_submit_production.py", "test_cwl_production.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order

@@ -95,14 +95,25 @@ def _start_component(inst: Instance, comp: Component) -> str:
     return "started"
 
 
-def _start_processes(inst: Instance, comps: list[Component]) -> list[tuple[Component, str]]:
-    """Start the processes of ``comps`` in parallel, each process once: ``(component, state)`` for each."""
+def _start_processes(inst: Instance, comps: list[Component],
+                     after: dict[str, list[Component]] | None = None) -> list[tuple[Component, str]]:
+    """Start the processes of ``comps`` in parallel, each process once: ``(component, state)`` for each.
+    ``after``: ``{key: components}`` started, in order, as soon as the process ``key`` answers (the others go on)."""
     first: dict[str, Component] = {}
     for comp in comps:
         first.setdefault(comp.key, comp)
+    after = after or {}
+    states: dict[str, str] = {}
+
+    def start(comp: Component) -> None:
+        states[comp.key] = _start_component(inst, comp)
+        for then in after.get(comp.key, []):
+            states[then.key] = _start_component(inst, then)
+
     with ThreadPoolExecutor(max_workers=max(1, len(first))) as pool:
-        states = dict(zip(first, pool.map(lambda c: _start_component(inst, c), first.values())))
-    return [(comp, states[comp.key]) for comp in comps]
+        list(pool.map(start, first.values()))
+    chained = [c for key in first for c in after.get(key, [])]
+    return [(comp, states[comp.key]) for comp in [*comps, *chained]]
 
 
 def start_component(inst: Instance, full_name: str) -> str:
@@ -218,41 +229,39 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
         run_dirac(inst, [sys.executable, "-m", "CTAODIRAC.LocalDIRAC.dirac_tables"], user=None)
         step("DB tables", "created")
 
-    # Everything but the JobManager (which needs the OptimizationMind) and the executor, in parallel.
-    later = {"JobManager", "Optimizers"}
+    # Every process in parallel; the JobManager (which connects to the OptimizationMind when it starts) and the
+    # executors (which live on connections to it) as soon as the OptimizationMind answers.
     components = [c for c in csconfig.all_components() if not c.on_demand]
-    first = [c for c in components if c is not CONFIGURATION_SERVER and c.name not in later]
-    for comp, result in _start_processes(inst, first):
+    mind = next(c for c in components if c.full_name == "WorkloadManagement/OptimizationMind")
+    later = [c for c in components if c.name in ("JobManager", "Optimizers")]
+    first = [c for c in components if c is not CONFIGURATION_SERVER and c not in later]
+    for comp, result in _start_processes(inst, first, after={mind.key: later}):
         step(comp.full_name, result + (f" (process {comp.key})" if comp.group else ""))
-    for comp in components:
-        if comp.name in later:
-            step(comp.full_name, _start_component(inst, comp))
-    waited = opensearch.wait_ready(inst)
-    step("OpenSearch", "answering" + (f" (waited {waited:.1f} s for it)" if waited > 0.5 else ""))
 
-    # The sites and storage elements synchronised last time: synchronise again when the configuration changes.
+    # The DIRAC commands that remain, at once (each is a Python process importing DIRAC): the sites and storage
+    # elements synchronised into the ResourceStatus system (again when the configuration changed), the proxies.
     rss_stamp = inst.run / "rss-synced"
     rss_signature = " ".join(csconfig.rss_elements())
+    rss_sync = dirac_command("dirac-rss-sync")
+    commands: list[tuple[list[str], str | None]] = []
     if not rss_stamp.exists() or rss_stamp.read_text().strip() != rss_signature:
         # `--init` of sites calls WMSAdministrator.getAllSiteMaskStatus, which DIRAC 9.1 no longer has: sites
         # are synchronised with the default status (Active); storage elements are initialised from the CS.
-        rss_sync = dirac_command("dirac-rss-sync")
-        run_dirac(inst, [rss_sync, "--element", "Site", "--defaultStatus", "Active"], user=None)
-        run_dirac(inst, [rss_sync, "--element", "Resource", "--init", "--defaultStatus", "Active"], user=None)
+        commands += [([rss_sync, "--element", "Site", "--defaultStatus", "Active"], None),
+                     ([rss_sync, "--element", "Resource", "--init", "--defaultStatus", "Active"], None)]
+    proxies = [user for user in USERS if not _proxy_valid(inst.proxy(user.name))]
+    for user in proxies:
+        udir = inst.user_dir(user.name)
+        commands.append(([dirac_command("dirac-proxy-init"), "-g", user.group, "-C", str(udir / "usercert.pem"),
+                          "-K", str(udir / "userkey.pem"), "-u", str(inst.proxy(user.name))], user.name))
+    with ThreadPoolExecutor(max_workers=max(1, len(commands))) as pool:
+        list(pool.map(lambda command: run_dirac(inst, command[0], user=command[1]), commands))
+    waited = opensearch.wait_ready(inst)
+    step("OpenSearch", "answering" + (f" (waited {waited:.1f} s for it)" if waited > 0.5 else ""))
+    if len(commands) > len(proxies):
         rss_stamp.write_text(rss_signature + "\n")
         step("ResourceStatus", "sites and storage elements synchronised and Active")
-
-    for user in USERS:
-        proxy = inst.proxy(user.name)
-        if _proxy_valid(proxy):
-            continue
-        udir = inst.user_dir(user.name)
-        run_dirac(
-            inst,
-            [dirac_command("dirac-proxy-init"), "-g", user.group, "-C", str(udir / "usercert.pem"),
-             "-K", str(udir / "userkey.pem"), "-u", str(proxy)],
-            user=user.name,
-        )  # fmt: skip
+    for user in proxies:
         step(f"proxy {user.name}", f"group {user.group}, uploaded to the ProxyManager")
     return UpReport(steps, time.monotonic() - t0)
 

@@ -119,8 +119,8 @@ def extension_databases() -> list[tuple[str, str, Path]]:
 
 def extension_services() -> list[Component]:
     """Every DISET service an extension ships (``<X>System/Service/<Name>Handler.py``), on the port its
-    ``ConfigTemplate.cfg`` gives; not a handler that replaces one of DIRAC's services the instance runs anyway
-    (DIRAC loads the extension's handler for it)."""
+    ``ConfigTemplate.cfg`` gives, in the "core" process (see ``instance.COMPONENTS``); not a handler that replaces
+    one of DIRAC's services the instance runs anyway (DIRAC loads the extension's handler for it)."""
     templates = system_templates()
     dirac_services = {c.full_name for c in COMPONENTS}
     found = []
@@ -135,7 +135,7 @@ def extension_services() -> list[Component]:
             port = templates.get(system, CFG()).getOption(f"Services/{name}/Port")
             if not port:
                 raise RuntimeError(f"{handler}: no Services/{name}/Port in {system}System/ConfigTemplate.cfg")
-            found.append(Component(system, name, int(port)))
+            found.append(Component(system, name, int(port), group="core"))
     return found
 
 

@@ -87,10 +87,10 @@ class Component:
 #: Every component ``up`` starts, in start order. Ports are DIRAC's usual ones (from its ConfigTemplate.cfg).
 #: The master CS comes first; OptimizationMind before JobManager (JobManager connects to it at start).
 #: Services of one ``group`` share a process (each DIRAC service process costs ~2 s of start-up CPU and 75-130 MiB):
-#: "core", the services nothing here kills on purpose; "search", those that connect to OpenSearch at start;
-#: "portal", the portal's. Alone: the CS, the services the chaos campaign kills one at a time
-#: (``chaos.SERVICES``), OptimizationMind (the executors' long-lived connections), JobManager (it connects to
-#: OptimizationMind when it starts), this extension's services, the executors.
+#: "core", the services nothing here kills on purpose (and this extension's services, csconfig.extension_services);
+#: "search", those that connect to OpenSearch at start; "portal", the portal's. Alone: the CS, the services the
+#: chaos campaign kills one at a time (``chaos.SERVICES``), OptimizationMind (the executors' long-lived
+#: connections), JobManager (it connects to OptimizationMind when it starts), the executors.
 CONFIGURATION_SERVER = Component("Configuration", "Server", 9135)
 COMPONENTS = (
     CONFIGURATION_SERVER,

@@ -57,13 +57,18 @@ def ensure_running(inst: Instance, ident: Identity) -> str:
         return "running"
     user = getpass.getuser()
     made = ""
+    # the server's temporary files in a directory of the instance: mariadb-install-db runs of two instances made at
+    # once in the shared /tmp failed one time in three here ("Could not remove temporary table", "Unknown table
+    # 'mysql.tmp_user_sys'"), e.g. the local DIRACs of two pytest-xdist workers
+    tmpdir = inst.root / "mysql-tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
     if not (inst.mysql_dir / "mysql").is_dir():
         inst.mysql_dir.mkdir(parents=True, exist_ok=True)
         out = subprocess.run(
             [
                 _binary("mariadb-install-db", "mysql_install_db"), "--no-defaults", f"--datadir={inst.mysql_dir}",
-                f"--user={user}", "--auth-root-authentication-method=socket", f"--auth-root-socket-user={user}",
-                "--skip-test-db",
+                f"--tmpdir={tmpdir}", f"--user={user}", "--auth-root-authentication-method=socket",
+                f"--auth-root-socket-user={user}", "--skip-test-db",
             ],  # fmt: skip
             capture_output=True,
             text=True,
@@ -77,7 +82,7 @@ def ensure_running(inst: Instance, ident: Identity) -> str:
         inst,
         MYSQL_KEY,
         [
-            _binary("mariadbd", "mysqld"), "--no-defaults", f"--datadir={inst.mysql_dir}",
+            _binary("mariadbd", "mysqld"), "--no-defaults", f"--datadir={inst.mysql_dir}", f"--tmpdir={tmpdir}",
             f"--socket={inst.mysql_socket}", f"--port={ident.mysql_port}", "--bind-address=127.0.0.1",
             f"--user={user}", "--skip-name-resolve", "--max-connections=1000", "--innodb-buffer-pool-size=256M",
             "--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4", f"--log-error={inst.log(MYSQL_KEY)}",

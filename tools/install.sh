@@ -11,7 +11,7 @@ ROOT=$(pwd)
 VENV=${CTAODIRAC_VENV:-$ROOT/.venv}
 
 DEB_PACKAGES=(mariadb-server mariadb-client default-libmysqlclient-dev pkg-config swig libssl-dev
-              build-essential openssl ca-certificates procps git unzip util-linux
+              build-essential openssl ca-certificates procps git unzip util-linux iproute2
               chromium libnss3-tools  # the portal's browser test: headless Chromium, certutil/pk12util (NSS)
               runit)  # runsvdir/runsv/sv: the agents of the data-centre VM host (docs/operations.md)
 # the local OpenSearch node (see below): Java 17 and Maven, unless there already
@@ -56,14 +56,14 @@ if [ ! -x "$VENV/bin/uv" ]; then
 fi
 # uv verifies TLS with the system's certificate store (these machines route through a TLS-inspecting proxy)
 export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
-"$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" \
+# Bytecode for every module, written once at install (--compile-bytecode: uv compiles the whole site-packages;
+# compileall the two editable source trees): with PYTHONDONTWRITEBYTECODE set (as on these machines) and no .pyc
+# installed (uv's default), each Python process compiled DIRAC from source again: ~1 s of the ~2.8 s CPU a DIRAC
+# service spent starting, and three such processes per job. The same for the two other environments below.
+"$VENV/bin/uv" pip install --native-tls -q --python "$VENV/bin/python" --compile-bytecode \
     -c requirements/lock.txt --override requirements/overrides.txt --config-settings editable_mode=compat \
     -e ".[testing,portal]" -e ./devtools
-# Bytecode for every module, written once here: with PYTHONDONTWRITEBYTECODE set (as on these machines) and no
-# .pyc installed (uv's default), each Python process compiled DIRAC from source again: ~1 s of the ~2.8 s CPU a
-# DIRAC service spent starting, and three such processes per job. A file that does not compile is left alone.
-"$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
-    src devtools/src > /dev/null 2>&1 || true
+"$VENV/bin/python" -m compileall -q -j 0 src devtools/src > /dev/null
 echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"
 
 # The payload environment of the ctapipe steps: ctapipe 0.32 needs Python >= 3.12 (DIRAC's services need 3.11),
@@ -79,6 +79,7 @@ else
     # only the toy source (CTAODIRAC.ToyEvents, of the devtools distribution) is used in this environment: not DIRAC
     "$VENV/bin/uv" pip install --native-tls -q --python "$CTAPIPE_VENV/bin/python" --no-deps \
         --config-settings editable_mode=compat -e . -e ./devtools
+    "$CTAPIPE_VENV/bin/python" -m compileall -q -j 0 src devtools/src > /dev/null
     echo "install: ready: $CTAPIPE_VENV (ctapipe $("$CTAPIPE_VENV/bin/python" -c 'import ctapipe; print(ctapipe.__version__)'))"
 fi
 
@@ -89,7 +90,7 @@ if [ -z "$PY312" ]; then
     echo "install: no python3.12 here: the CTADIRAC 3.3.1 environment is not made (the oracle test says so)"
 else
     [ -x "$CTADIRAC_VENV/bin/python" ] || "$PY312" -m venv --copies "$CTADIRAC_VENV"
-    "$VENV/bin/uv" pip install --native-tls -q --python "$CTADIRAC_VENV/bin/python" \
+    "$VENV/bin/uv" pip install --native-tls -q --python "$CTADIRAC_VENV/bin/python" --compile-bytecode \
         --override requirements/overrides.txt -r requirements/ctadirac-lock.txt
     echo "install: ready: $CTADIRAC_VENV (CTADIRAC $("$CTADIRAC_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("CTADIRAC"))'))"
 fi

@@ -25,6 +25,7 @@ catalog agreeing.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
@@ -126,6 +127,19 @@ def main() -> int:
         chaos_dir.mkdir(parents=True, exist_ok=True)
         print(f"chaos: seed {args.seed}, faults logged to {chaos_dir / 'faults.jsonl'}", flush=True)
 
+    # The agents and the pilots run from the start, as on a data centre, where they are always running: they are
+    # up (each a Python process importing DIRAC) by the time the submission ends, and pick it up at their next
+    # cycle. A chaos run starts them after its submission (killed once on purpose, then run again).
+    types = ",".join(sorted({s.type for s in plan.steps}))
+    supervisor: Any = None
+    pilots: Any = None
+    if not args.chaos:
+        supervisor = chaos_mod.Supervisor(inst, agent_specs(types))
+        pilots = chaos_mod.Pilots(inst, args.pilots)
+        pilots.keep_running()
+        for stop in (pilots.stop, supervisor.stop):  # also when the registration or the submission fails
+            atexit.register(stop)
+
     # 1. the starting data: toy DL0 runs and the ctapipe configuration files
     meta.ensure_fields(directory={"particle": "str"}, file={"split": "str", "run_number": "int"})
     resources = Path(args.ctapipe_env).glob("lib/python3*/site-packages/ctapipe/resources")
@@ -175,12 +189,11 @@ def main() -> int:
 
     # 3. the agents and the pilots, left to run as on a data centre, until every transformation is done
     tc = TransformationClient()
-    types = ",".join(sorted({s.type for s in plan.steps}))
-    specs = agent_specs(types, chaos=args.chaos, stalled=args.chaos and opensearch_running(inst))
-    supervisor = chaos_mod.Supervisor(inst, specs)
-    pilots = chaos_mod.Pilots(inst, args.pilots, bad_site=BAD_SITE if args.chaos and settings.bad_site else None)
     injector = None
     if args.chaos:
+        specs = agent_specs(types, chaos=True, stalled=opensearch_running(inst))
+        supervisor = chaos_mod.Supervisor(inst, specs)
+        pilots = chaos_mod.Pilots(inst, args.pilots, bad_site=BAD_SITE if settings.bad_site else None)
         plan_faults = chaos_mod.plan_faults(settings, [s.name for s in specs],
                                             kill_pilot=any(s.name.endswith("StalledJobAgent") for s in specs))
         injector = chaos_mod.Injector(inst, settings, plan_faults, chaos_dir / "faults.jsonl", supervisor, pilots,
@@ -221,7 +234,7 @@ def main() -> int:
             elif finished == len(tids):
                 finished_all = True
                 break
-            time.sleep(5 if args.chaos else 10)
+            time.sleep(5 if args.chaos else 3)  # three calls to the TransformationManager
     finally:
         if injector is not None:
             injector.finish()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import certs, csconfig, mariadb, opensearch, portal
+from . import certs, csconfig, loopback, mariadb, opensearch, portal
 from .instance import CONFIGURATION_SERVER, SELF_CREATING_DATABASES, USERS, Component, Instance
 from .processes import Process, port_open, read_pid, start_process, stop, wait_for_port
 
@@ -210,6 +210,8 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
         sub.mkdir(parents=True, exist_ok=True)
     made = certs.ensure_certificates(inst, ident.hostname)
     step("certificates", ", ".join(made) if made else "present")
+    # DISET calls between the instance's processes: no 40-ms wait for delayed TCP acknowledgements (loopback.py)
+    step("immediate TCP acknowledgements on local routes", loopback.ensure_quickack())
 
     master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None
     csconfig.write_configuration(inst, ident, central=not master_running)

@@ -32,7 +32,7 @@ test: test-unit test-integration   ## every test (brings the local DIRAC up if n
 
 test-unit:           ## unit tests; the toy ctapipe source's in the ctapipe environment (Python 3.12) when made
 	$(PY) -m pytest tests/unit -q -n $(TEST_WORKERS)
-	@if [ -x $(CTAPIPE_PY) ]; then $(CTAPIPE_PY) -m pytest tests/unit/toyevents -q -p no:cacheprovider -n $(TEST_WORKERS); \
+	@if [ -x $(CTAPIPE_PY) ]; then $(CTAPIPE_PY) -m pytest tests/unit/toyevents -q -p no:cacheprovider; \
 	else echo "test-unit: no $(CTAPIPE_PY) (no python3.12 at install): the toy ctapipe source was not tested"; fi
 
 test-integration:   ## integration tests, on TEST_WORKERS local DIRACs side by side (tests/integration/conftest.py)

@@ -210,8 +210,10 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
         sub.mkdir(parents=True, exist_ok=True)
     made = certs.ensure_certificates(inst, ident.hostname)
     step("certificates", ", ".join(made) if made else "present")
-    # DISET calls between the instance's processes: no 40-ms wait for delayed TCP acknowledgements (loopback.py)
-    step("immediate TCP acknowledgements on local routes", loopback.ensure_quickack())
+    # DISET calls between the instance's processes without the 40-ms wait for delayed TCP acknowledgements
+    # (loopback.py): opt-in until the integration tests have passed with it (two of them raced with it on)
+    if os.environ.get("CTAODIRAC_LOCAL_QUICKACK") == "1":
+        step("immediate TCP acknowledgements on local routes", loopback.ensure_quickack())
 
     master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None
     csconfig.write_configuration(inst, ident, central=not master_running)

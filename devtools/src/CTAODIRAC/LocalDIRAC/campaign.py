@@ -29,6 +29,7 @@ import atexit
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,14 @@ def reduced_campaign(text: str, campaign: str) -> str:
     return text.replace(classifier, classifier + "        group_size: 2\n")
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (a killed test, ``timeout``, an operator's ``kill``) ends the run as an exception would: its ``finally``
+    blocks and ``atexit`` handlers stop the agents and pilots it started, and with them their jobs."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--showers", type=int, default=300, help="showers thrown per toy run")
     parser.add_argument("--timeout", type=int, default=3600, help="give up after this many seconds")

@@ -7,6 +7,7 @@ See docs/local-dirac.md.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -227,7 +228,12 @@ def campaign(
             err.print("[red]--cwl runs without --chaos[/]")
             raise typer.Exit(2)
         cmd.append("--cwl")
-    raise typer.Exit(subprocess.call(cmd, env=environment, cwd=inst.root))
+    # the campaign replaces this process: a signal sent to it (Ctrl-C, kill, timeout) reaches the campaign, which
+    # then stops the agents and pilots it started
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(inst.root)
+    os.execve(cmd[0], cmd, environment)
 
 
 vm_app = typer.Typer(

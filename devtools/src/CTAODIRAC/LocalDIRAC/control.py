@@ -211,8 +211,8 @@ def up(inst: Instance, say: Say = lambda _msg: None) -> UpReport:
     made = certs.ensure_certificates(inst, ident.hostname)
     step("certificates", ", ".join(made) if made else "present")
     # DISET calls between the instance's processes without the 40-ms wait for delayed TCP acknowledgements
-    # (loopback.py): opt-in until the integration tests have passed with it (two of them raced with it on)
-    if os.environ.get("CTAODIRAC_LOCAL_QUICKACK") == "1":
+    # (loopback.py); CTAODIRAC_LOCAL_QUICKACK=0 leaves the routes as they are
+    if os.environ.get("CTAODIRAC_LOCAL_QUICKACK", "1") != "0":
         step("immediate TCP acknowledgements on local routes", loopback.ensure_quickack())
 
     master_running = read_pid(Process(inst, CONFIGURATION_SERVER.key)) is not None

@@ -9,8 +9,8 @@ host's own addresses (their routes are in the kernel's ``local`` table, all thro
 attribute ``quickack`` on them makes the kernel acknowledge at once, for these connections only. IPv4 only: the
 instance's host name resolves to an IPv4 address (an IPv6 ``local`` route cannot be changed in place).
 
-``up`` sets it when ``CTAODIRAC_LOCAL_QUICKACK=1`` (opt-in until the integration tests pass with it; see
-docs/local-dirac.md). It needs root (``ip route change``); without it ``up`` says so and goes on.
+``up`` sets it unless ``CTAODIRAC_LOCAL_QUICKACK=0`` (see docs/local-dirac.md). It needs root (``ip route change``);
+without it ``up`` says so and goes on.
 The setting lasts until the routes are remade (a reboot, an address change): ``up`` sets it again when missing.
 """
 

@@ -10,8 +10,10 @@ campaign four times under fresh names in this one process: the client-side path 
 then with ``--latency`` ms (default 100) added to every client call, as a production manager far from the data
 centre sees it (each DISET call of this process sleeps that long before it starts). Counts the client's DIRAC
 calls (every DISET RPC this process makes, but the configuration refreshes of DIRAC's background thread) and the
-wall time. Prints numbers and ratios; on a shared machine
-compare the ratios of one run.
+wall time. Then, as root, the DISET ping of a service and the server-side submission with and without immediate TCP
+acknowledgements on the host's own routes (``quickack``, which ``dirac-ctao-local up`` sets: docs/local-dirac.md),
+the routes put back as they were at the end. Prints numbers and ratios; on a shared machine compare the ratios of
+one run.
 """
 
 from __future__ import annotations
@@ -131,6 +133,36 @@ def submit_campaign(link: Link, server_side: bool, latency: float) -> tuple[floa
     return seconds, created, sum(link.calls.values()), dict(link.calls)
 
 
+def ping_ms(times: int = 30) -> float:
+    """The median wall time of a DISET ping of the TransformationManager, in ms."""
+    from DIRAC.Core.Base.Client import Client
+
+    client, samples = Client(url="Transformation/TransformationManager"), []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        assert client.ping()["OK"]
+        samples.append((time.perf_counter() - t0) * 1000)
+    return sorted(samples)[len(samples) // 2]
+
+
+def compare_quickack(link: Link) -> dict[int, tuple[float, float]] | None:
+    """{quickack value: (ping ms, server-side submission s)}, the routes put back as they were; None if not root."""
+    from CTAODIRAC.LocalDIRAC import loopback
+
+    before = loopback.quickack_now()
+    if os.geteuid() != 0 or before is None:
+        return None
+    measured = {}
+    try:
+        for value in (0, 1):
+            if loopback.set_quickack(value).startswith("not set"):
+                return None
+            measured[value] = (ping_ms(), submit_campaign(link, True, 0.0)[0])
+    finally:
+        loopback.set_quickack(1 if before else 0)
+    return measured
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -153,6 +185,7 @@ def main() -> int:
         for latency in (0.0, args.latency / 1000):
             for server_side in (False, True):
                 runs[(server_side, latency)] = submit_campaign(link, server_side, latency)
+        acks = compare_quickack(link)
     print("submission of the example campaign to the local DIRAC (client-side: every call from here; "
           "server-side: one submitProductions):")
     for (server_side, latency), (seconds, created, rpcs, calls) in runs.items():
@@ -168,6 +201,14 @@ def main() -> int:
         slow, fast = runs[(server_side, args.latency / 1000)], runs[(server_side, 0.0)]
         print(f"  {'server-side' if server_side else 'client-side'}: +{args.latency} ms per call adds "
               f"{slow[0] - fast[0]:.1f} s ({(slow[0] - fast[0]) / slow[1]:.2f} s per transformation)")
+    if acks is None:
+        print("delayed vs immediate TCP acknowledgements: not measured (needs root and `ip`)")
+    else:
+        (ping_off, submit_off), (ping_on, submit_on) = acks[0], acks[1]
+        print("delayed vs immediate TCP acknowledgements on the host's own routes (quickack 0 / 1):")
+        print(f"  DISET ping (median of 30): {ping_off:6.1f} ms / {ping_on:6.1f} ms, ratio {ping_off / ping_on:.1f}x")
+        print(f"  server-side submission:    {submit_off:6.1f} s  / {submit_on:6.1f} s,  ratio "
+              f"{submit_off / submit_on:.1f}x")
     return 0
 
 

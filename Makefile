@@ -40,7 +40,7 @@ test-integration:   ## integration tests, on TEST_WORKERS local DIRACs side by s
 
 bench:              ## benchmarks: numbers and ratios (the local DIRAC one uses its own instance, ports +3000)
 	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/local_dirac.py
-	$(PY) benchmarks/production_submission.py
+	CTAODIRAC_LOCAL_PORT_OFFSET=3000 $(PY) benchmarks/production_submission.py
 	$(PY) benchmarks/portal_page.py
 
 bench-campaign:     ## the example campaign end to end on its own local DIRAC (ports +3500; ~10-15 min), time split

@@ -1,25 +1,28 @@
 """Benchmark: plan a 1,000-step production offline; submit the example campaign to the local DIRAC.
 
-    .venv/bin/python benchmarks/production_submission.py [--steps N] [--no-submit] [--latency MS]
+    .venv/bin/python benchmarks/production_submission.py [--steps N] [--no-submit] [--latency MS] [--keep]
 
-Offline: time and peak Python memory (tracemalloc) to read, check and plan a generated file of N steps
-(default 1,000: a matrix of N/2 samples, each processed then merged), against the 29-step example campaign.
-Submission: brings the local DIRAC up (dirac-ctao-local up; CTAODIRAC_LOCAL_ROOT chooses which), then submits the
-campaign four times under fresh names in this one process: the client-side path (every DIRAC call made from here,
-``--client-side``) and the server-side path (one ``submitProductions`` call, the default), each first as is and
-then with ``--latency`` ms (default 100) added to every client call, as a production manager far from the data
-centre sees it (each DISET call of this process sleeps that long before it starts). Counts the client's DIRAC
-calls (every DISET RPC this process makes, but the configuration refreshes of DIRAC's background thread) and the
-wall time. Then, as root, the DISET ping of a service and the server-side submission with and without immediate TCP
-acknowledgements on the host's own routes (``quickack``, which ``dirac-ctao-local up`` sets: docs/local-dirac.md),
-the routes put back as they were at the end. Prints numbers and ratios; on a shared machine compare the ratios of
-one run.
+Offline: time and peak Python memory (tracemalloc) to read, check and plan a generated file of N steps (default
+1,000: a matrix of N/2 samples, each processed then merged), against the 29-step example campaign. Submission:
+brings up a local DIRAC of its own in a temporary directory (ports + ``CTAODIRAC_LOCAL_PORT_OFFSET``: ``make
+bench`` gives 3000, once the local DIRAC benchmark's instance is down), removed at the end (``--keep`` keeps it):
+the productions it submits, left Active, would otherwise stay in the instance they went to, polled by every later
+campaign's agents. It submits the campaign four times under fresh names in this one process: the client-side path
+(every DIRAC call made from here, ``--client-side``) and the server-side path (one ``submitProductions`` call, the
+default), each first as is and then with ``--latency`` ms (default 100) added to every client call, as a production
+manager far from the data centre sees it (each DISET call of this process sleeps that long before it starts).
+Counts the client's DIRAC calls (every DISET RPC this process makes, but the configuration refreshes of DIRAC's
+background thread) and the wall time. Then, as root, the DISET ping of a service and the server-side submission
+with and without immediate TCP acknowledgements on the host's own routes (``quickack``, which ``dirac-ctao-local
+up`` sets: docs/local-dirac.md), the routes put back as they were at the end. Prints numbers and ratios; on a
+shared machine compare the ratios of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -75,18 +78,21 @@ def measure_plan(text: str, name: str) -> tuple[float, float, int]:
     return min(times), peak / 2**20, len(plan.steps)
 
 
-def _environment() -> None:
-    """Bring the local DIRAC up and make this process its production manager."""
+def _environment(root: Path):
+    """Bring a local DIRAC up in ``root`` and make this process its production manager; the instance."""
     from CTAODIRAC.LocalDIRAC import control
     from CTAODIRAC.LocalDIRAC.instance import Instance
 
-    inst = Instance()
+    inst = Instance(root / "instance")
+    inst.identity(create=True)  # port offset from $CTAODIRAC_LOCAL_PORT_OFFSET
     control.up(inst)
+    environment = dict(os.environ)
     os.environ.clear()
     os.environ.update(inst.environment("prodmgr"))
     import DIRAC
 
     DIRAC.initialize()
+    return inst, environment
 
 
 class Link:
@@ -168,6 +174,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--no-submit", action="store_true", help="only the offline part")
     parser.add_argument("--latency", type=int, default=100, help="ms added to every client call in the second round")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark's local DIRAC directory (stopped)")
     args = parser.parse_args()
 
     small_s, small_mb, small_n = measure_plan(CAMPAIGN.read_text(), str(CAMPAIGN))
@@ -178,14 +185,25 @@ def main() -> int:
     print(f"  ratios: time {big_s / small_s:.1f}x, memory {big_mb / small_mb:.1f}x for {big_n / small_n:.1f}x steps")
     if args.no_submit:
         return 0
-    with tempfile.TemporaryDirectory():
-        _environment()
+    from CTAODIRAC.LocalDIRAC import control
+
+    root = Path(tempfile.mkdtemp(prefix="ctaodirac-bench-submission-"))
+    inst, environment = None, dict(os.environ)
+    try:
+        inst, environment = _environment(root)
         link = Link()
         runs = {}
         for latency in (0.0, args.latency / 1000):
             for server_side in (False, True):
                 runs[(server_side, latency)] = submit_campaign(link, server_side, latency)
         acks = compare_quickack(link)
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+        if inst is not None:
+            control.down(inst, say=lambda msg: None)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
     print("submission of the example campaign to the local DIRAC (client-side: every call from here; "
           "server-side: one submitProductions):")
     for (server_side, latency), (seconds, created, rpcs, calls) in runs.items():

@@ -12,7 +12,7 @@ echo "== the plan of $campaign (dry run)"
 dirac-ctao-submit-production "$campaign"
 if [ -x .venv-ctapipe/bin/ctapipe-process ]; then
   echo "== the campaign end to end on the local DIRAC: toy DL0 -> ctapipe-process -> merge -> merge -> train ->"
-  echo "   apply (reduced size; each run is a new campaign of its own name; ~7-8 min on 2 cores)"
+  echo "   apply (reduced size; each run is a new campaign of its own name; ~5-6 min on 2 cores)"
   .venv/bin/dirac-ctao-local campaign "$@"
 else
   echo "== no .venv-ctapipe (make install makes it when a Python 3.12 exists): submitting the example only"

@@ -50,6 +50,24 @@ def assert_dl2_read_back(paths: list[str]) -> None:
         assert any(c.endswith("_prediction") for c in columns), (path, columns)
 
 
+def run_campaign(args: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` of a ``dirac-ctao-local campaign``, but one still running at ``timeout`` gets SIGTERM first
+    (the campaign then stops the agents and pilots it started, which would otherwise go on beside the worker's next
+    tests) and SIGKILL only 60 s later; the test then fails with the end of its output."""
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            pytest.fail(f"the campaign was still running after {timeout} s (stopped):\n{out[-4000:]}\n{err[-3000:]}")
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
 @pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
 def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign") / "dirac"
@@ -57,9 +75,8 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
            "CTAODIRAC_LOCAL_PORT_OFFSET": str(local_dirac.identity().port_offset + OFFSET)}  # fmt: skip
     local = str(control.venv_bin() / "dirac-ctao-local")
     try:
-        run = subprocess.run([local, "campaign", "--chaos", "--short", "--seed", "3", "--showers", "200",
-                              "--timeout", "2700", "--json"], env=env, capture_output=True, text=True,
-                             timeout=3000)  # fmt: skip
+        run = run_campaign([local, "campaign", "--chaos", "--short", "--seed", "3", "--showers", "200",
+                            "--timeout", "2700", "--json"], timeout=3000, env=env)  # fmt: skip
         out = run.stdout
         # progress was shown (else the command failed early, e.g. bringing its instance up: say why)
         assert "[" in out and "transformations done" in out, out[-4000:] + run.stderr[-3000:]

@@ -12,13 +12,16 @@ both models and leave events in every DL2 file (checked below)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from CTAODIRAC.LocalDIRAC import control
-from test_campaign import CTAPIPE_PYTHON, assert_dl2_read_back  # the same read-back of DL2 files with ctapipe
+from test_campaign import (  # the same read-back of DL2 files with ctapipe, the same run of the campaign
+    CTAPIPE_PYTHON,
+    assert_dl2_read_back,
+    run_campaign,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +29,8 @@ pytestmark = pytest.mark.integration
 @pytest.mark.skipif(not CTAPIPE_PYTHON.exists(), reason="no .venv-ctapipe (make install makes it with a Python 3.12)")
 def test_the_cwl_twin_of_the_example_campaign_runs_to_dl2(dirac):
     local = str(control.venv_bin() / "dirac-ctao-local")
-    run = subprocess.run([local, "campaign", "--cwl", "--json", "--root", str(dirac.inst.root), "--showers", "100",
-                          "--timeout", "2400"], capture_output=True, text=True, timeout=2700)  # fmt: skip
+    run = run_campaign([local, "campaign", "--cwl", "--json", "--root", str(dirac.inst.root), "--showers", "100",
+                        "--timeout", "2400"], timeout=2700)  # fmt: skip
     out = run.stdout
     assert "transformations done" in out, out[-4000:] + run.stderr[-3000:]
     summary = json.loads(out[out.rindex("\n{\n") + 1:])

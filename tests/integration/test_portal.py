@@ -294,9 +294,10 @@ def _decision_documents(inst: Any, tid: int) -> Any:
 def _check_plots(browser: Browser, inst: Any, tid: int, without_records: int) -> None:
     """The Plots tab of transformation ``tid``: three PNGs from DIRAC's Monitoring service, with data.
 
-    The records were written to OpenSearch moments before, which searches them from its next refresh (near real
-    time): a plot drawn "no data" is drawn again by the tab's "Refresh plots", as an operator would, for up to
-    60 s; what each attempt showed (and how many decision documents OpenSearch then found) is in the failure."""
+    The records were written to OpenSearch seconds before. Once (in a whole suite run, never with this file alone)
+    the failure-class plot came without them: a plot drawn "no data" is drawn again by the tab's "Refresh plots",
+    as an operator would, for up to 60 s; what each attempt showed, and how many decision documents OpenSearch then
+    counted, is in the failure (OpenSearch's near-real-time search and DIRAC's plot cache would look alike)."""
     browser.js(f"{MODULE}.failurePanel.setActiveTab({MODULE}.plotPanel); true")
     states = f"Object.values({MODULE}.plotStates)"
     attempts: list[dict[str, Any]] = []

@@ -78,13 +78,10 @@ def measure_plan(text: str, name: str) -> tuple[float, float, int]:
     return min(times), peak / 2**20, len(plan.steps)
 
 
-def _environment(root: Path):
-    """Bring a local DIRAC up in ``root`` and make this process its production manager; the instance."""
+def _environment(inst) -> dict[str, str]:
+    """Bring the local DIRAC ``inst`` up and make this process its production manager; the environment before."""
     from CTAODIRAC.LocalDIRAC import control
-    from CTAODIRAC.LocalDIRAC.instance import Instance
 
-    inst = Instance(root / "instance")
-    inst.identity(create=True)  # port offset from $CTAODIRAC_LOCAL_PORT_OFFSET
     control.up(inst)
     environment = dict(os.environ)
     os.environ.clear()
@@ -92,7 +89,7 @@ def _environment(root: Path):
     import DIRAC
 
     DIRAC.initialize()
-    return inst, environment
+    return environment
 
 
 class Link:
@@ -186,11 +183,14 @@ def main() -> int:
     if args.no_submit:
         return 0
     from CTAODIRAC.LocalDIRAC import control
+    from CTAODIRAC.LocalDIRAC.instance import Instance
 
     root = Path(tempfile.mkdtemp(prefix="ctaodirac-bench-submission-"))
-    inst, environment = None, dict(os.environ)
+    inst = Instance(root / "instance")
+    inst.identity(create=True)  # port offset from $CTAODIRAC_LOCAL_PORT_OFFSET
+    environment = dict(os.environ)
     try:
-        inst, environment = _environment(root)
+        environment = _environment(inst)
         link = Link()
         runs = {}
         for latency in (0.0, args.latency / 1000):
@@ -200,8 +200,7 @@ def main() -> int:
     finally:
         os.environ.clear()
         os.environ.update(environment)
-        if inst is not None:
-            control.down(inst, say=lambda msg: None)
+        control.down(inst)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print("submission of the example campaign to the local DIRAC (client-side: every call from here; "

@@ -18,7 +18,8 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,24 +65,61 @@ class DiracCallFailed(AssertionError):
     pass
 
 
+#: The snippets' fork server (snippet_server.py); CTAODIRAC_TEST_SNIPPET_SERVER=0 runs each as ``python -c``.
+SNIPPET_SERVER = Path(__file__).with_name("snippet_server.py")
+
+
 @dataclass
 class Dirac:
-    """Runs Python snippets with DIRAC initialised, as a user of the local instance."""
+    """Runs Python snippets with DIRAC initialised, as a user of the local instance: each in a process of its own
+    (forked from the snippet server, which has imported DIRAC once but not initialised it; or ``python -c``)."""
 
     inst: Instance
+    _server: Any = field(default=None, repr=False)
 
     def py(self, code: str, user: str | None = "prodmgr", timeout: float = 300) -> Any:
         """Run ``code`` (which sets ``result``) and return ``result`` (JSON round trip)."""
         script = PRELUDE + textwrap.dedent(code) + f"\nprint({MARK!r} + json.dumps(result, default=str))\n"
-        args = [sys.executable, "-c", script]
-        if user is None:
-            args += ["-o", "/DIRAC/Security/UseServerCertificate=yes"]
+        argv = ["-o", "/DIRAC/Security/UseServerCertificate=yes"] if user is None else []
         env = self.inst.environment(user)
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.inst.root)
-        for line in reversed(proc.stdout.splitlines()):
+        answer = self._forked(script, argv, env, timeout)
+        if answer is None:
+            proc = subprocess.run([sys.executable, "-c", script, *argv], env=env, capture_output=True, text=True,
+                                  timeout=timeout, cwd=self.inst.root)  # fmt: skip
+            answer = {"code": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+        for line in reversed(answer["stdout"].splitlines()):
             if line.startswith(MARK):
                 return json.loads(line[len(MARK):])
-        raise DiracCallFailed(f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+        raise DiracCallFailed(f"exit {answer['code']}\nstdout:\n{answer['stdout'][-3000:]}\n"
+                              f"stderr:\n{answer['stderr'][-3000:]}")  # fmt: skip
+
+    def _forked(self, script: str, argv: list[str], env: dict[str, str], timeout: float) -> dict[str, Any] | None:
+        """The snippet run by the fork server: its exit code, stdout and stderr (None: no server, run it alone)."""
+        if os.environ.get("CTAODIRAC_TEST_SNIPPET_SERVER", "1") == "0":
+            return None
+        if self._server is None or self._server.poll() is not None:
+            self._server = subprocess.Popen([sys.executable, str(SNIPPET_SERVER)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, text=True, env=self.inst.environment(None),
+                                            cwd=self.inst.root)  # fmt: skip
+            if not self._server.stdout.readline().startswith('{"ready"'):
+                self.close()
+                return None
+        request = {"script": script, "argv": argv, "env": env, "cwd": str(self.inst.root), "timeout": timeout}
+        self._server.stdin.write(json.dumps(request) + "\n")
+        self._server.stdin.flush()
+        line = self._server.stdout.readline()
+        if not line:
+            raise DiracCallFailed(f"the snippet server ended (exit {self._server.wait()})")
+        answer = json.loads(line)
+        if answer["code"] == -9:
+            raise subprocess.TimeoutExpired(["snippet"], timeout, answer["stdout"], answer["stderr"])
+        return answer
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stdin.close()
+            self._server.wait(timeout=30)
+            self._server = None
 
     def sql(self, db: str, query: str) -> list[list[str]]:
         """Rows of a query run directly in the instance's MariaDB (for what no DIRAC RPC exposes)."""
@@ -102,8 +140,10 @@ def local_dirac() -> Iterator[Instance]:
 
 
 @pytest.fixture(scope="session")
-def dirac(local_dirac: Instance) -> Dirac:
-    return Dirac(local_dirac)
+def dirac(local_dirac: Instance) -> Iterator[Dirac]:
+    helper = Dirac(local_dirac)
+    yield helper
+    helper.close()
 
 
 @pytest.fixture

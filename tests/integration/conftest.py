@@ -114,7 +114,7 @@ class Dirac:
         if not line:
             raise DiracCallFailed(f"the snippet server ended (exit {self._server.wait()})")
         answer = json.loads(line)
-        if answer["code"] == -9:
+        if answer["timed_out"]:
             raise subprocess.TimeoutExpired(["snippet"], timeout, answer["stdout"], answer["stderr"])
         return answer
 

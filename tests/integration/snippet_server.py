@@ -8,8 +8,8 @@ arguments and working directory, initialises DIRAC itself and runs the snippet, 
 ~0.05 s of CPU.
 
 Protocol, one JSON object per line: the server reads ``{"script", "argv", "env", "cwd", "timeout"}`` on stdin and
-answers ``{"code", "stdout", "stderr"}`` on stdout (``code`` -9 when the snippet ran past its timeout and was
-killed). Started by ``conftest.Dirac`` with the instance's environment; it ends when its stdin closes.
+answers ``{"code", "stdout", "stderr", "timed_out"}`` on stdout (``timed_out`` when the snippet ran past its
+timeout and was killed). Started by ``conftest.Dirac`` with the instance's environment; it ends when its stdin closes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def _child(request: dict, out: int, err: int, channel: int) -> None:
         exec(compile(request["script"], "<snippet>", "exec"), {"__name__": "__main__"})
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)  # as python -c prints sys.exit("message")
     except BaseException:  # noqa: BLE001 - reported as python -c would, on stderr with exit code 1
         traceback.print_exc()
         code = 1
@@ -57,6 +59,7 @@ def _run(request: dict, channel: int) -> dict:
         if pid == 0:
             _child(request, out.fileno(), err.fileno(), channel)
         deadline = time.monotonic() + float(request.get("timeout", 300))
+        timed_out = False
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -67,15 +70,15 @@ def _run(request: dict, channel: int) -> dict:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                os.waitpid(pid, 0)
-                code = -9
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                timed_out = True
                 break
             time.sleep(0.01)
         texts = []
         for handle in (out, err):
             handle.seek(0)
             texts.append(handle.read().decode(errors="replace"))
-    return {"code": code, "stdout": texts[0], "stderr": texts[1]}
+    return {"code": code, "stdout": texts[0], "stderr": texts[1], "timed_out": timed_out}
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,8 +110,22 @@ def test_the_example_campaign_survives_faults_from_toy_dl0_to_dl2(local_dirac, t
         storage = Instance(root).storage
         assert_dl2_read_back([str(storage / lfn.lstrip("/")) for lfn in summary["dl2_outputs"]])
         check_the_report(out, summary, root)
+    except BaseException:
+        keep_the_evidence(root, root.parent / "kept")
+        raise
     finally:
         subprocess.run([local, "purge", "--yes"], env=env, capture_output=True, timeout=300)
+
+
+def keep_the_evidence(root: Path, kept: Path) -> None:
+    """Before the failed run's instance is purged: copy its logs (services', agents', pilots') and its chaos
+    records (faults.jsonl, the submitted plan) next to it, in pytest's temporary directory, which outlives the run
+    (pytest keeps the last three), so that a failure seen in CI can be read afterwards on that machine."""
+    for part in ("logs", "chaos", "reports"):
+        if (root / part).is_dir():
+            shutil.copytree(root / part, kept / part, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("lost-replicas", "*.h5", "*.pkl"))  # fmt: skip
+    print(f"the failed campaign's logs and records are kept in {kept}")
 
 
 def check_the_report(out: str, summary: dict, root: Path) -> None:

@@ -412,6 +412,21 @@ for request_id in ids.values():
 """
 
 
+TAKEN_THEN_KICKED = """
+from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+from CTAODIRAC.LocalDIRAC.chaos import kick_assigned_requests
+rc = ReqClient()
+(request_id,) = rc.getRequestIDsForJobs([JOB])["Value"]["Successful"].values()
+assert rc.getRequest(request_id)["OK"]  # what the agent does first: the request is Assigned to it
+taken = rc.getRequestStatus(request_id)["Value"]
+records = []
+kicked = kick_assigned_requests(lambda what, **data: records.append(data), grace=0)
+after = rc.peekRequest(request_id)["Value"]
+result = {"id": request_id, "taken": taken,
+          "kicked": kicked, "records": records, "after": after.Status, "operations": [op.Status for op in after]}
+"""
+
+
 SE_WRITE_ACCESS = """
 from DIRAC.ResourceStatusSystem.Client.ResourceStatusClient import ResourceStatusClient
 res = ResourceStatusClient().modifyStatusElement("Resource", "Status", name=SE, statusType="WriteAccess",
@@ -451,6 +466,13 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     replicate = request["operations"][0]
     assert replicate["target"] == "CTAO-Local-SE" and replicate["files"] == [output]
     assert request["operations"][-1]["arguments"]["statusDict"] == dict.fromkeys(result["lfns"], "Processed")
+
+    # a RequestExecutingAgent takes the request (Assigned) and dies before putting it back: nothing would run it
+    # again for an hour (DIRAC's CleanReqDBAgent); the chaos campaign's kick (as that agent does) puts it back
+    kicked = dirac.py(f"JOB = {result['job_id']}\n" + TAKEN_THEN_KICKED)
+    assert kicked["taken"] == "Assigned" and kicked["id"] in kicked["kicked"], kicked
+    assert kicked["after"] == "Waiting" and request["name"] in [r["name"] for r in kicked["records"]], kicked
+    assert kicked["operations"] == ["Waiting", "Queued", "Queued"], kicked  # as before it was taken
 
     # the SE is back: DIRAC's RequestExecutingAgent moves the output, then sets the inputs Processed, then
     # "finalizes" the request of the job: it writes the job parameter PendingRequest (kept in OpenSearch, which the

@@ -10,6 +10,7 @@ from CTAODIRAC.LocalDIRAC.chaos import (
     Injector,
     PlannedFault,
     confusion,
+    describe_stuck,
     failed_for_lost_input,
     hidden_bin,
     output_problems,
@@ -17,6 +18,7 @@ from CTAODIRAC.LocalDIRAC.chaos import (
     received_job,
     render_confusion,
     site_bans,
+    stale_assigned,
     storage_problems,
     submission_kill_delay,
     unaccounted,
@@ -104,6 +106,34 @@ def test_orphan_and_missing_outputs_are_found():
     assert problems == ["transformation 1 task 1: orphan outputs /out/00000001/c.h5",
                         "transformation 1 task 3: processed its inputs but registered nothing"]
     assert output_problems(files[:1], {1: {2: ["/x"]}}, produces={1}) == []
+
+
+def test_requests_left_assigned_past_the_grace_are_the_ones_put_back():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC).timestamp()
+    rows = [
+        [1, "Assigned", datetime(2026, 12, 5, 11, 57, 0)],  # 3 min: left by a killed agent or a failed put-back
+        [2, "Assigned", datetime(2026, 12, 5, 11, 59, 30)],  # 30 s: being run now
+        [3, "Waiting", datetime(2026, 12, 5, 11, 0, 0)],  # not taken: nothing to put back
+        [4, "Assigned", "2026-12-05 11:50:00"],  # as text
+        [5, "Assigned", None],  # no time: left alone
+    ]
+    assert stale_assigned(rows, now, grace=120) == [1, 4]
+    assert stale_assigned(rows, now, grace=900) == []
+
+
+def test_an_input_held_at_the_end_says_which_job_and_request_hold_it():
+    job = {"Status": "Done", "MinorStatus": "Execution Complete", "ApplicationStatus": "merge successful"}
+    request = {"RequestID": 7, "Status": "Assigned", "LastUpdate": "2026-12-05 12:00:00", "NotBefore": "None",
+               "Operations": [{"Type": "ReplicateAndRegister", "Status": "Done", "Error": ""},
+                              {"Type": "SetFileStatus", "Status": "Waiting", "Error": "no connection"}]}
+    line = describe_stuck(14, 1, "/out/a/run2.process.h5", 93, job, request)
+    assert line == ("transformation 14 task 1 (run2.process.h5): job 93 Done / Execution Complete / merge successful;"
+                    " request 7 Assigned (last update 2026-12-05 12:00:00, not before None): ReplicateAndRegister Done,"
+                    " SetFileStatus Waiting (no connection)")
+    assert describe_stuck(14, 1, "/a", None, None, None).endswith("no job recorded for the task")
+    assert describe_stuck(14, 1, "/a", 93, None, None) == "transformation 14 task 1 (a): job 93 unknown to the WMS; no request"
 
 
 def test_storage_and_catalog_must_agree_except_what_was_lost_on_purpose():

@@ -65,9 +65,16 @@ SERVICES = ("Transformation/TransformationManager", "WorkloadManagement/JobState
             "DataManagement/FileCatalog", "WorkloadManagement/Matcher", "RequestManagement/ReqManager")  # fmt: skip
 #: How long after its time a due fault may still be applied.
 GRACE_SECONDS = 240.0
-#: How long after an SE ban is lifted the requests it delayed are released again (DIRAC's clients keep an SE's
-#: status for ``Operations/.../ResourceStatus/Config/Cache`` = 300 s here, and may meet the ban once more).
-RELEASE_SECONDS = 360.0
+#: After an SE ban is lifted, the requests it delayed are released every this many seconds until the run ends: a
+#: DIRAC client keeps an SE's status for ``Operations/.../ResourceStatus/Config/Cache`` (300 s here) plus up to 20 %
+#: (DIRAC's RSSCache spreads the expiries), longer when a refresh fails (the database restarting), so a request
+#: may meet the lifted ban again minutes later, and wait another hour, holding its job's inputs Assigned (and the
+#: campaign) that long. The release used to stop 360 s after the lift, which such a client could outlast.
+RELEASE_EVERY_SECONDS = 30.0
+#: A request still Assigned this long after it was taken is put back (see :func:`kick_assigned_requests`).
+KICK_GRACE_SECONDS = 120.0
+#: How often the run looks for such requests.
+KICK_EVERY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,67 @@ def unaccounted(files: Iterable[dict[str, Any]], given_up: set[tuple[int, str]])
             continue
         problems.append(f"transformation {key[0]}: {key[1]} is {f['Status']}, neither processed nor given up")
     return problems
+
+
+def stale_assigned(rows: Iterable[Sequence[Any]], now: float, grace: float = KICK_GRACE_SECONDS) -> list[int]:
+    """The requests of ``rows`` (DIRAC's ``getRequestIDsList``: ``[RequestID, Status, LastUpdate]``, UTC) that are
+    Assigned and were last updated more than ``grace`` seconds before ``now`` (epoch seconds)."""
+    return [int(row[0]) for row in rows
+            if row[1] == "Assigned" and (updated := _epoch(row[2])) and now - updated > grace]  # fmt: skip
+
+
+def kick_assigned_requests(record: Callable[..., None], grace: float = KICK_GRACE_SECONDS) -> list[int]:
+    """Put back the requests left Assigned for more than ``grace`` seconds; returns their IDs.
+
+    DIRAC's RequestExecutingAgent marks a request Assigned when it takes it and puts it back when it has run it; if
+    the agent is killed meanwhile, or its put-back fails (the database restarting: a few seconds of retries only),
+    the request stays Assigned and nothing runs it again: a failover request's last operation, setting the job's
+    inputs Processed, then never happens, and the campaign waits. DIRAC's CleanReqDBAgent puts such requests back
+    after ``KickGraceHours`` (whole hours, 1 by default); this does what it does (peek, put back: the RequestDB
+    makes the request Waiting again) after ``grace`` seconds, through DIRAC's ``ReqClient``, and ``record``\ s
+    each one (``kicked``). The agent never runs a request twice at once: one it gets back while still running it is
+    kept and not run (its ``cacheRequest``)."""
+    from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+
+    client = ReqClient()
+    res = client.getRequestIDsList(["Assigned"], 1000)
+    if not res["OK"]:
+        raise RuntimeError(f"getRequestIDsList: {res['Message']}")
+    kicked = []
+    for request_id in stale_assigned(res["Value"], time.time(), grace):
+        status = client.getRequestStatus(request_id)  # as stored (a peeked Request computes its own from its operations)
+        if not status["OK"] or status["Value"] != "Assigned":
+            continue
+        peek = client.peekRequest(request_id)
+        if not peek["OK"] or not peek["Value"]:
+            continue
+        request = peek["Value"]
+        put = client.putRequest(request, useFailoverProxy=False)
+        record("kicked", request=request_id, name=request.RequestName, last_update=str(request.LastUpdate),
+               ok=put["OK"], error=None if put["OK"] else put["Message"])
+        if put["OK"]:
+            kicked.append(request_id)
+    return kicked
+
+
+def describe_stuck(tid: int, task: int, lfn: str, job: int | None, job_summary: Mapping[str, Any] | None,
+                   request: Mapping[str, Any] | None) -> str:
+    """One line saying where an input still Assigned at the end is held: its task's job (status, minor status,
+    application status) and the job's request, if any (status, when it may run next, each operation's status)."""
+    where = f"transformation {tid} task {task} ({lfn.rsplit('/', 1)[-1]}): "
+    if not job:
+        return where + "no job recorded for the task"
+    if job_summary is None:
+        where += f"job {job} unknown to the WMS"
+    else:
+        where += (f"job {job} {job_summary.get('Status')} / {job_summary.get('MinorStatus')} / "
+                  f"{job_summary.get('ApplicationStatus')}")
+    if request is None:
+        return where + "; no request"
+    ops = ", ".join(f"{op['Type']} {op['Status']}" + (f" ({op['Error']})" if op.get("Error") else "")
+                    for op in request.get("Operations", []))  # fmt: skip
+    return (where + f"; request {request['RequestID']} {request['Status']} (last update {request.get('LastUpdate')}, "
+            f"not before {request.get('NotBefore')}): {ops or 'no operation'}")
 
 
 def output_problems(files: Iterable[dict[str, Any]], outputs: dict[int, dict[int, list[str]]],
@@ -450,7 +518,7 @@ class InjectedFault:
     restored_at: float | None = None
     #: a sick fault whose job was masked by a lost input waits for another job until then (else its plan's grace)
     deadline: float | None = None
-    #: until when requests delayed by a lifted SE ban are released (clients cache the SE's status for minutes)
+    #: until when requests delayed by a lifted SE ban are released (None: not lifted yet; then to the run's end)
     release_until: float | None = None
     released_at: float = 0.0
 
@@ -475,6 +543,7 @@ class Injector:
         self.lost: set[str] = set()  # replicas lost and not back (LFNs)
         self.gone = set(lost_for_good)  # inputs whose every copy is lost for good
         self._tried_lfns: set[str] = set()
+        self._kicked_at = 0.0
 
     # -- the log ---------------------------------------------------------------------------------------------
     def record(self, what: str, **data: Any) -> None:
@@ -488,10 +557,14 @@ class Injector:
             if fault.state == "applied" and fault.until is not None and not fault.undone and elapsed >= fault.until:
                 self._undo(fault)
                 if fault.planned.kind == "output-se-banned":
-                    fault.release_until, fault.released_at = elapsed + RELEASE_SECONDS, elapsed
-            if fault.release_until is not None and elapsed < fault.release_until and elapsed - fault.released_at > 30:
-                self._release_requests()
+                    fault.release_until, fault.released_at = float("inf"), elapsed
+            if (fault.release_until is not None and elapsed < fault.release_until
+                    and elapsed - fault.released_at >= RELEASE_EVERY_SECONDS):
                 fault.released_at = elapsed
+                try:
+                    self._release_requests()
+                except Exception as exc:  # noqa: BLE001 - the database down for a moment: the next one does it
+                    self.record("release-error", error=str(exc))
             if fault.state != "due" or elapsed < fault.planned.at:
                 continue
             if elapsed > fault.planned.at + GRACE_SECONDS:
@@ -504,6 +577,12 @@ class Injector:
             except Exception as exc:  # noqa: BLE001 - a fault that cannot be applied now is tried again
                 self.record("apply-error", kind=fault.planned.kind, error=str(exc))
         self._follow_sick(elapsed)
+        if elapsed - self._kicked_at >= KICK_EVERY_SECONDS:
+            self._kicked_at = elapsed
+            try:
+                kick_assigned_requests(self.record)
+            except Exception as exc:  # noqa: BLE001 - DIRAC down for a moment (a fault): the next look does it
+                self.record("kick-error", error=str(exc))
 
     def finish(self) -> None:
         """Undo every outage still on (the run ended early)."""
@@ -766,6 +845,43 @@ def _history(monitoring: Any, job: int) -> list[tuple[str, float]]:
     return [(str(row[1]), _epoch(row[3])) for row in res["Value"]] if res["OK"] else []
 
 
+def _stuck(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
+    """:func:`describe_stuck` of every input Assigned to a task (read from DIRAC; what cannot be read is said)."""
+    from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+    from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
+
+    held = [f for f in files if f["Status"] == "Assigned" and f.get("TaskID")]
+    if not held:
+        return []
+    tasks: dict[tuple[int, int], dict[str, Any]] = {}
+    for tid in sorted({int(f["TransformationID"]) for f in held}):
+        ids = sorted({int(f["TaskID"]) for f in held if int(f["TransformationID"]) == tid})
+        res = tc.getTransformationTasks({"TransformationID": tid, "TaskID": ids})
+        if not res["OK"]:
+            return [f"cannot read the tasks of transformation {tid}: {res['Message']}"]
+        tasks.update({(tid, int(t["TaskID"])): t for t in res["Value"]})
+    job_of = {key: int(t["ExternalID"]) for key, t in tasks.items() if str(t.get("ExternalID") or "").isdigit()}
+    jobs = sorted({job for job in job_of.values() if job > 0})
+    summaries = JobMonitoringClient().getJobsSummary(jobs) if jobs else {"OK": True, "Value": {}}
+    summary = {int(j): v for j, v in summaries.get("Value", {}).items()} if summaries["OK"] else {}
+    client = ReqClient()
+    found = client.getRequestIDsForJobs(jobs) if jobs else {"OK": True, "Value": {"Successful": {}}}
+    request_of = {int(j): int(r) for j, r in found["Value"]["Successful"].items()} if found["OK"] else {}
+    requests: dict[int, dict[str, Any]] = {}
+    for job, request_id in request_of.items():
+        peek = client.peekRequest(request_id)
+        if peek["OK"] and peek["Value"]:
+            r = peek["Value"]
+            requests[job] = {"RequestID": request_id, "Status": r.Status, "LastUpdate": str(r.LastUpdate),
+                             "NotBefore": str(r.NotBefore),
+                             "Operations": [{"Type": op.Type, "Status": op.Status, "Error": op.Error} for op in r]}
+    return [describe_stuck(int(f["TransformationID"]), int(f["TaskID"]), f["LFN"],
+                           job_of.get((int(f["TransformationID"]), int(f["TaskID"]))),
+                           summary.get(job_of.get((int(f["TransformationID"]), int(f["TaskID"])), 0)),
+                           requests.get(job_of.get((int(f["TransformationID"]), int(f["TaskID"])), 0)))
+            for f in held]  # fmt: skip
+
+
 def _epoch(value: Any) -> float:
     """Epoch seconds of a DIRAC UTC time (a datetime or its text); 0 when unknown."""
     from datetime import UTC, datetime
@@ -820,6 +936,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     # every input processed or given up, once
     files = tc.getTransformationFiles({"TransformationID": ids})["Value"]
     problems += unaccounted(files, given_up)
+    stuck = _stuck(tc, files)
 
     # outputs: registered once, by the task that processed the inputs
     by_step = {d.step: d.path for d in output_directories(plan, campaign_base + "/out")}
@@ -912,6 +1029,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         "banned": banned,
         "given_up": sorted(f"{tid}:{lfn}" for tid, lfn in given_up),
         "bad_site_jobs": len(bad_jobs),
+        # where each input still Assigned is held (its task's job, the job's request)
+        "stuck": stuck,
     }
     lines = ["", "chaos report", "============", "faults (state: count):"]
     for kind, states in sorted(summary["faults"].items()):
@@ -930,5 +1049,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     lines.append(f"given up: {len(given_up)} file(s)" + "".join(f"\n  {g}" for g in report["given_up"]))
     lines.append("checks: " + ("all passed" if not problems else f"{len(problems)} problem(s)"))
     lines += [f"  {p}" for p in problems]
+    if stuck:
+        lines.append("inputs still Assigned, where they are held:")
+        lines += [f"  {line}" for line in stuck]
     report["text"] = "\n".join(lines)
     return report

@@ -412,6 +412,14 @@ for request_id in ids.values():
 """
 
 
+WHERE_HELD = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from CTAODIRAC.LocalDIRAC.chaos import where_held
+tc = TransformationClient()
+result = where_held(tc, tc.getTransformationFiles({"TransformationID": TID})["Value"])
+"""
+
+
 TAKEN_THEN_KICKED = """
 from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
 from CTAODIRAC.LocalDIRAC.chaos import kick_assigned_requests
@@ -467,6 +475,13 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     assert replicate["target"] == "CTAO-Local-SE" and replicate["files"] == [output]
     assert request["operations"][-1]["arguments"]["statusDict"] == dict.fromkeys(result["lfns"], "Processed")
 
+    # the chaos campaign's report says where the inputs are held: the job, Done, and its request, Waiting
+    held = dirac.py(f"TID = {result['tid']}\n" + WHERE_HELD)
+    assert len(held) == len(result["lfns"]) == 2, held  # one line per input
+    for line in held:
+        assert f"job {result['job_id']} Done / " in line and "request " in line, line
+        assert "ReplicateAndRegister Waiting" in line and "SetFileStatus Queued" in line, line
+
     # a RequestExecutingAgent takes the request (Assigned) and dies before putting it back: nothing would run it
     # again for an hour (DIRAC's CleanReqDBAgent); the chaos campaign's kick (as that agent does) puts it back
     kicked = dirac.py(f"JOB = {result['job_id']}\n" + TAKEN_THEN_KICKED)
@@ -477,7 +492,7 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     # the SE is back: DIRAC's RequestExecutingAgent moves the output, then sets the inputs Processed, then
     # "finalizes" the request of the job: it writes the job parameter PendingRequest (kept in OpenSearch, which the
     # local DIRAC runs) and leaves the job Done
-    done = "request is finalized"
+    done = f"request is finalized ReqName {request['name']}"  # this request (the log names it)
     run = control.run_agent(dirac.inst, "RequestManagement/RequestExecutingAgent", cycles=1,
                             options=["MinProcess=1", "MaxProcess=2"], until=done)
     assert done in run.output, run.output[-4000:]

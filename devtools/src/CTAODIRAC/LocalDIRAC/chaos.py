@@ -239,8 +239,8 @@ def kick_assigned_requests(record: Callable[..., None], grace: float = KICK_GRAC
     the request stays Assigned and nothing runs it again: a failover request's last operation, setting the job's
     inputs Processed, then never happens, and the campaign waits. DIRAC's CleanReqDBAgent puts such requests back
     after ``KickGraceHours`` (whole hours, 1 by default); this does what it does (peek, put back: the RequestDB
-    makes the request Waiting again) after ``grace`` seconds, through DIRAC's ``ReqClient``, and ``record``\ s
-    each one (``kicked``). The agent never runs a request twice at once: one it gets back while still running it is
+    makes the request Waiting again) after ``grace`` seconds, through DIRAC's ``ReqClient``, and records each
+    one with ``record`` (``kicked``). The agent never runs a request twice at once: one it gets back while still running it is
     kept and not run (its ``cacheRequest``)."""
     from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
 
@@ -845,7 +845,7 @@ def _history(monitoring: Any, job: int) -> list[tuple[str, float]]:
     return [(str(row[1]), _epoch(row[3])) for row in res["Value"]] if res["OK"] else []
 
 
-def _stuck(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
+def where_held(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
     """:func:`describe_stuck` of every input Assigned to a task (read from DIRAC; what cannot be read is said)."""
     from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
     from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient
@@ -936,7 +936,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
     # every input processed or given up, once
     files = tc.getTransformationFiles({"TransformationID": ids})["Value"]
     problems += unaccounted(files, given_up)
-    stuck = _stuck(tc, files)
+    stuck = where_held(tc, files)
 
     # outputs: registered once, by the task that processed the inputs
     by_step = {d.step: d.path for d in output_directories(plan, campaign_base + "/out")}

@@ -133,7 +133,8 @@ def test_an_input_held_at_the_end_says_which_job_and_request_hold_it():
                     " request 7 Assigned (last update 2026-12-05 12:00:00, not before None): ReplicateAndRegister Done,"
                     " SetFileStatus Waiting (no connection)")
     assert describe_stuck(14, 1, "/a", None, None, None).endswith("no job recorded for the task")
-    assert describe_stuck(14, 1, "/a", 93, None, None) == "transformation 14 task 1 (a): job 93 unknown to the WMS; no request"
+    unknown = describe_stuck(14, 1, "/a", 93, None, None)
+    assert unknown == "transformation 14 task 1 (a): job 93 unknown to the WMS; no request"
 
 
 def test_storage_and_catalog_must_agree_except_what_was_lost_on_purpose():

@@ -249,6 +249,16 @@ def main() -> int:
         pilots.stop()
         supervisor.stop()
     elapsed = time.monotonic() - t0
+    if not finished_all and injector is None:  # where the work stopped (a chaos run's report says it too)
+        from CTAODIRAC.LocalDIRAC.chaos import where_held
+
+        res = tc.getTransformationFiles({"TransformationID": list(tids.values())})
+        try:
+            held = where_held(tc, res["Value"]) if res["OK"] else [f"cannot read the files: {res['Message']}"]
+        except Exception as exc:  # noqa: BLE001 - a diagnosis that fails must not hide the summary
+            held = [f"cannot say where the inputs still Assigned are held: {exc!r}"]
+        if held:
+            print("not complete; inputs still Assigned, where they are held:\n" + "\n".join(f"  {h}" for h in held))
 
     # 4. the summary, the report (tables, pictures, one HTML page), and where the time went
     # the campaign's DL2: both models applied to the performance samples (the classifier-training samples with

@@ -46,11 +46,14 @@ CPU_TIME_LEFT = 200000
 #: writing for a while): its files can be read by jobs of the local site until DIRAC's request moves them.
 FAILOVER_SE_NAME = "CTAO-Failover-SE"
 #: The monitoring types sent to DIRAC's Monitoring system (OpenSearch): DIRAC's job and pilot states
-#: (StatesAccountingAgent), data operations (DataManager, job wrappers), requests (RequestExecutingAgent), pilot
-#: submissions (SiteDirector); this extension's failure-agent decisions and production progress
-#: (docs/monitoring.md).
+#: (StatesAccountingAgent), data operations (DataManager, job wrappers), pilot submissions (SiteDirector); this
+#: extension's failure-agent decisions and production progress (docs/monitoring.md). Not ``RMSMonitoring``: with it,
+#: DIRAC 9.1's RequestExecutingAgent makes its reporter (connected to OpenSearch) before it forks its worker
+#: processes, which then share that one HTTP connection: their answers get mixed ("Error committing",
+#: SerializationError "HTTP/1.1 200 OK" in a body) and a worker waits out OpenSearch's 120-s timeout, with retries,
+#: before handing back its request, which stays Assigned minutes meanwhile (seen in the chaos campaign).
 MONITORING_TYPES = (
-    "WMSHistory", "PilotsHistory", "DataOperation", "RMSMonitoring", "PilotSubmissionMonitoring",
+    "WMSHistory", "PilotsHistory", "DataOperation", "PilotSubmissionMonitoring",
     "FailureDecisions", "ProductionProgress",
 )  # fmt: skip
 #: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.

@@ -420,6 +420,21 @@ result = where_held(tc, tc.getTransformationFiles({"TransformationID": TID})["Va
 """
 
 
+RESERVED_RECOVERED = """
+from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+from CTAODIRAC.LocalDIRAC.chaos import recover_reserved_tasks
+tc = TransformationClient()
+assert tc.setTaskStatus(TID, TASK, "Reserved")["OK"]
+(before,) = tc.getTransformationTasks({"TransformationID": TID, "TaskID": TASK})["Value"]
+import time
+time.sleep(1.5)  # older than the grace of 0 s (the DB keeps whole seconds)
+recovered = recover_reserved_tasks([TID], lambda what, **data: None, grace=0)
+(after,) = tc.getTransformationTasks({"TransformationID": TID, "TaskID": TASK})["Value"]
+result = {"name": f"{TID:08d}_{TASK:08d}", "before": before["ExternalStatus"], "recovered": recovered,
+          "after": [after["ExternalStatus"], str(after["ExternalID"])]}
+"""
+
+
 TAKEN_THEN_KICKED = """
 from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
 from CTAODIRAC.LocalDIRAC.chaos import kick_assigned_requests
@@ -481,6 +496,12 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
     for line in held:
         assert f"job {result['job_id']} Done / " in line and "request " in line, line
         assert "ReplicateAndRegister Waiting" in line and "SetFileStatus Queued" in line, line
+
+    # a WorkflowTaskAgent that dies after submitting the job but before recording it leaves the task Reserved: the
+    # chaos campaign's recovery (DIRAC's CheckReserved, after 120 s instead of an hour) finds its job by name
+    recovered = dirac.py(f"TID, TASK = {result['tid']}, {result['task_id']}\n" + RESERVED_RECOVERED)
+    assert recovered["before"] == "Reserved" and recovered["recovered"] == [recovered["name"]], recovered
+    assert recovered["after"] == ["Submitted", str(result["job_id"])], recovered
 
     # a RequestExecutingAgent takes the request (Assigned) and dies before putting it back: nothing would run it
     # again for an hour (DIRAC's CleanReqDBAgent); the chaos campaign's kick (as that agent does) puts it back

@@ -73,8 +73,10 @@ GRACE_SECONDS = 240.0
 RELEASE_EVERY_SECONDS = 30.0
 #: A request still Assigned this long after it was taken is put back (see :func:`kick_assigned_requests`).
 KICK_GRACE_SECONDS = 120.0
-#: How often the run looks for such requests.
+#: How often the run looks for such requests (and for tasks left Reserved).
 KICK_EVERY_SECONDS = 30.0
+#: A task still Reserved this long after its last update is recovered (see :func:`recover_reserved_tasks`).
+RESERVED_GRACE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,48 @@ def kick_assigned_requests(record: Callable[..., None], grace: float = KICK_GRAC
         if put["OK"]:
             kicked.append(request_id)
     return kicked
+
+
+def recover_reserved_tasks(tids: Iterable[int], record: Callable[..., None],
+                           grace: float = RESERVED_GRACE_SECONDS) -> list[str]:
+    """Recover the tasks of ``tids`` left Reserved for more than ``grace`` seconds; returns their names.
+
+    DIRAC's WorkflowTaskAgent marks the tasks it is about to submit Reserved, submits their jobs, then records
+    them Submitted with their job IDs. Killed in between, or failing in between (an exception in a destination
+    plugin), it leaves tasks Reserved, and their files Assigned to them, for good. With ``CheckReserved`` it looks
+    for such tasks, but only for those Reserved for an hour (hard-coded): a task whose job exists is set Submitted
+    with it, any other goes back to Created, to be submitted again. This does the same after ``grace`` seconds (the
+    task's LastUpdateTime: a task is Reserved a second or so before its job is submitted), with DIRAC's own
+    ``WorkflowTasks.updateTransformationReservedTasks`` (jobs looked up by name), and records each one
+    (``reserved-recovered``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
+    from DIRAC.TransformationSystem.Client.WorkflowTasks import WorkflowTasks
+
+    tc = TransformationClient()
+    older = (datetime.now(UTC) - timedelta(seconds=grace)).strftime("%Y-%m-%d %H:%M:%S")
+    res = tc.getTransformationTasks({"TransformationID": list(tids), "ExternalStatus": "Reserved"}, older=older,
+                                    timeStamp="LastUpdateTime")  # fmt: skip
+    if not res["OK"]:
+        raise RuntimeError(f"getTransformationTasks: {res['Message']}")
+    if not res["Value"]:
+        return []
+    found = WorkflowTasks(transClient=tc).updateTransformationReservedTasks(res["Value"])
+    if not found["OK"]:
+        raise RuntimeError(f"updateTransformationReservedTasks: {found['Message']}")
+    recovered = []
+    for name in found["Value"]["NoTasks"]:  # no job: submitted again
+        tid, task = (int(part) for part in name.split("_"))
+        done = tc.setTaskStatus(tid, task, "Created")
+        record("reserved-recovered", task=name, to="Created", ok=done["OK"], error=done.get("Message"))
+        recovered.append(name)
+    for name, job in found["Value"]["TaskNameIDs"].items():  # its job exists: the task is that job's
+        tid, task = (int(part) for part in name.split("_"))
+        done = tc.setTaskStatusAndWmsID(tid, task, "Submitted", str(job))
+        record("reserved-recovered", task=name, to="Submitted", job=job, ok=done["OK"], error=done.get("Message"))
+        recovered.append(name)
+    return recovered
 
 
 def describe_stuck(tid: int, task: int, lfn: str, job: int | None, job_summary: Mapping[str, Any] | None,
@@ -583,6 +627,10 @@ class Injector:
                 kick_assigned_requests(self.record)
             except Exception as exc:  # noqa: BLE001 - DIRAC down for a moment (a fault): the next look does it
                 self.record("kick-error", error=str(exc))
+            try:
+                recover_reserved_tasks(self.tids, self.record)
+            except Exception as exc:  # noqa: BLE001 - likewise
+                self.record("reserved-error", error=str(exc))
 
     def finish(self) -> None:
         """Undo every outage still on (the run ended early)."""

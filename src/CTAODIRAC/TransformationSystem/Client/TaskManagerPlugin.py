@@ -111,6 +111,20 @@ def _site_list(value: Any) -> list[str]:
 #: Shared by every plugin object of the process: the WorkflowTaskAgent makes one per task manager and thread.
 _CACHE = SiteBanCache()
 _TEMPLATES = TemplateBannedSites()
+#: DIRAC 9.1's DMSHelpers (which DIRAC's ``BySE`` plugin uses) is a per-VO singleton whose first ``__init__`` marks
+#: it initialised before it makes its method caches: another thread calling it meanwhile fails with
+#: "'DMSHelpers' object has no attribute '_getLocalSitesForSE_cache'", and the WorkflowTaskAgent leaves that task
+#: Reserved (DIRAC's CheckReserved looks at it after an hour). Seen in the first cycle of a WorkflowTaskAgent
+#: restarted mid-campaign, with several transformations' threads submitting at once. The plugins of a process
+#: make it one at a time, so that none uses it half made.
+_DMS_HELPERS = threading.Lock()
+
+
+def _dms_helpers_made() -> None:
+    from DIRAC.DataManagementSystem.Utilities.DMSHelpers import DMSHelpers
+
+    with _DMS_HELPERS:
+        DMSHelpers()
 
 
 class TaskManagerPlugin(DIRACTaskManagerPlugin):
@@ -120,6 +134,7 @@ class TaskManagerPlugin(DIRACTaskManagerPlugin):
     templates: TemplateBannedSites = _TEMPLATES
 
     def run(self) -> Any:
+        _dms_helpers_made()
         destinations = super().run()
         if not isinstance(destinations, set):  # S_ERROR from an unknown plugin name: DIRAC's handling as before
             return destinations

@@ -50,8 +50,8 @@ FAILOVER_SE_NAME = "CTAO-Failover-SE"
 #: extension's failure-agent decisions and production progress (docs/monitoring.md). Not ``RMSMonitoring``: with it,
 #: DIRAC 9.1's RequestExecutingAgent makes its reporter (connected to OpenSearch) before it forks its worker
 #: processes, which then share that one HTTP connection: their answers get mixed ("Error committing",
-#: SerializationError "HTTP/1.1 200 OK" in a body) and a worker waits out OpenSearch's 120-s timeout, with retries,
-#: before handing back its request, which stays Assigned minutes meanwhile (seen in the chaos campaign).
+#: SerializationError "HTTP/1.1 200 OK" in a body) and workers hand their requests back minutes late (seen in the
+#: chaos campaign: 2-3 min; DIRAC's OpenSearch client waits up to 120 s for an answer), Assigned meanwhile.
 MONITORING_TYPES = (
     "WMSHistory", "PilotsHistory", "DataOperation", "PilotSubmissionMonitoring",
     "FailureDecisions", "ProductionProgress",

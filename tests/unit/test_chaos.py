@@ -178,7 +178,7 @@ def test_a_sick_pilot_job_with_a_lost_input_does_not_count_and_another_sick_pilo
     pilots = _SickPilots(tmp_path, [11, 12, 13])
     fault = PlannedFault(at=10.0, kind="software-missing")
     injector = Injector(None, ChaosSettings(), [fault], tmp_path / "faults.jsonl", None, pilots, tmp_path / "env",
-                        [1], "SE", {}, lost_for_good=["/ctao/dl0/gone.h5"])  # fmt: skip
+                        [1], "SE", {}, lost_for_good=["/ctao/dl0/gone.h5"], operator_every=None)  # fmt: skip
     injector.lost.add("/ctao/dl0/back.h5")  # a replica lost for a while
     injector.tick(10.0)  # the first sick pilot
     for elapsed in (11.0, 12.0, 13.0):
@@ -194,12 +194,24 @@ def test_a_sick_pilot_job_with_a_lost_input_does_not_count_and_another_sick_pilo
 def test_a_sick_fault_whose_pilots_get_no_job_is_skipped_after_its_grace(tmp_path):
     pilots = _SickPilots(tmp_path, [])
     injector = Injector(None, ChaosSettings(), [PlannedFault(at=0.0, kind="payload-fails")], tmp_path / "f.jsonl",
-                        None, pilots, tmp_path / "env", [1], "SE", {})  # fmt: skip
+                        None, pilots, tmp_path / "env", [1], "SE", {}, operator_every=None)  # fmt: skip
     injector.tick(0.0)
     injector.tick(100.0)
     assert injector.faults[0].state == "sick" and pilots.started == 3  # started again while it waits
     injector.tick(1000.0)
     assert injector.faults[0].state == "skipped"
+
+
+def test_what_the_run_does_as_the_operator_is_counted_and_logged(tmp_path):
+    injector = Injector(None, ChaosSettings(), [], tmp_path / "f.jsonl", None, None, tmp_path / "env", [1], "SE", {},
+                        operator_every=None)  # fmt: skip
+    injector.record("kicked", request=3)
+    injector.record("kicked", request=4)
+    injector.record("reserved-recovered", task="00000001_00000002", to="Created")
+    injector.record("applied", kind="kill-agent")  # a fault, not the operator
+    assert injector.actions == {"kicked": 2, "reserved-recovered": 1}
+    logged = [json.loads(line)["what"] for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert logged == ["kicked", "kicked", "reserved-recovered", "applied"]
 
 
 def _decision(kind, tid, site, klass="infrastructure"):

@@ -66,10 +66,11 @@ SERVICES = ("Transformation/TransformationManager", "WorkloadManagement/JobState
 #: How long after its time a due fault may still be applied.
 GRACE_SECONDS = 240.0
 #: After an SE ban is lifted, the requests it delayed are released every this many seconds until the run ends: a
-#: DIRAC client keeps an SE's status for ``Operations/.../ResourceStatus/Config/Cache`` (300 s here) plus up to 20 %
-#: (DIRAC's RSSCache spreads the expiries), longer when a refresh fails (the database restarting), so a request
-#: may meet the lifted ban again minutes later, and wait another hour, holding its job's inputs Assigned (and the
-#: campaign) that long. The release used to stop 360 s after the lift, which such a client could outlast.
+#: DIRAC client keeps an SE's status for ``Operations/.../ResourceStatus/Config/Cache`` (60 s here) plus up to 20 %
+#: (DIRAC's RSSCache spreads the expiries; DIRAC's default is 300 s), longer when a refresh fails (the database
+#: restarting), so a request may meet the lifted ban again after the lift, and wait another hour, holding its
+#: job's inputs Assigned (and the campaign) that long. The release used to stop 360 s after the lift, which such a
+#: client could outlast (seen with the 300-s cache: 3.5 min after the lift).
 RELEASE_EVERY_SECONDS = 30.0
 #: A request still Assigned this long after it was taken is put back (see :func:`kick_assigned_requests`).
 KICK_GRACE_SECONDS = 120.0
@@ -77,6 +78,9 @@ KICK_GRACE_SECONDS = 120.0
 KICK_EVERY_SECONDS = 30.0
 #: A task still Reserved this long after its last update is recovered (see :func:`recover_reserved_tasks`).
 RESERVED_GRACE_SECONDS = 120.0
+#: What the run does as an operator would (docs/chaos.md), counted in the report: requests released after the SE
+#: ban, requests left Assigned put back, tasks left Reserved recovered, and the looks that failed.
+OPERATOR_ACTIONS = ("released", "kicked", "reserved-recovered", "release-error", "kick-error", "reserved-error")
 
 
 @dataclass(frozen=True)
@@ -572,7 +576,8 @@ class Injector:
 
     def __init__(self, inst: Any, settings: ChaosSettings, plan: list[PlannedFault], log_path: Path,
                  supervisor: Supervisor, pilots: Pilots, ctapipe_env: Path, tids: Sequence[int],
-                 output_se: str, stores: dict[str, Path], lost_for_good: Iterable[str] = ()) -> None:
+                 output_se: str, stores: dict[str, Path], lost_for_good: Iterable[str] = (),
+                 operator_every: float | None = KICK_EVERY_SECONDS) -> None:
         self.inst = inst
         self.settings = settings
         self.faults = [InjectedFault(p) for p in plan]
@@ -587,10 +592,16 @@ class Injector:
         self.lost: set[str] = set()  # replicas lost and not back (LFNs)
         self.gone = set(lost_for_good)  # inputs whose every copy is lost for good
         self._tried_lfns: set[str] = set()
+        #: how often the run does what an operator would (kick requests, recover tasks; None: never)
+        self.operator_every = operator_every
         self._kicked_at = 0.0
+        #: what the run did as the operator (OPERATOR_ACTIONS), counted
+        self.actions: dict[str, int] = {}
 
     # -- the log ---------------------------------------------------------------------------------------------
     def record(self, what: str, **data: Any) -> None:
+        if what in OPERATOR_ACTIONS:
+            self.actions[what] = self.actions.get(what, 0) + 1
         entry = {"time": round(time.time(), 1), "what": what, **data}
         with open(self.log_path, "a") as out:
             out.write(json.dumps(entry, default=str) + "\n")
@@ -621,7 +632,7 @@ class Injector:
             except Exception as exc:  # noqa: BLE001 - a fault that cannot be applied now is tried again
                 self.record("apply-error", kind=fault.planned.kind, error=str(exc))
         self._follow_sick(elapsed)
-        if elapsed - self._kicked_at >= KICK_EVERY_SECONDS:
+        if self.operator_every is not None and elapsed - self._kicked_at >= self.operator_every:
             self._kicked_at = elapsed
             try:
                 kick_assigned_requests(self.record)
@@ -833,6 +844,7 @@ class Injector:
             "settings": asdict(self.settings),
             "faults": by_kind,
             "agent_restarts": dict(self.supervisor.restarts),
+            "operator_actions": dict(sorted(self.actions.items())),
             "expected_classes": {str(job): JOB_FAULTS[f.planned.kind] for f in self.faults
                                  for job in f.jobs if JOB_FAULTS.get(f.planned.kind)},  # fmt: skip
         }
@@ -1069,6 +1081,7 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         "problems": problems,
         "faults": summary["faults"],
         "agent_restarts": summary["agent_restarts"],
+        "operator_actions": summary["operator_actions"],
         "confusion": table,
         "misclassified": misclassified,
         "misclassified_jobs": wrong,
@@ -1088,6 +1101,8 @@ def chaos_report(injector: Injector, plan: Any, tids: dict[str, int], campaign_b
         lines.append(f"  {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
     lines.append("agents restarted by the supervisor: " + ", ".join(
         f"{name.split('/')[-1]} {n}" for name, n in sorted(summary["agent_restarts"].items()) if n) or "none")
+    lines.append("done as the operator: " + (", ".join(f"{k} {n}" for k, n in summary["operator_actions"].items())
+                                             or "nothing"))
     lines.append(f"jobs at the bad site: {len(bad_jobs)}; transformations failed there {SITE_BAN_THRESHOLD} times: "
                  f"{due or 'none'}, kept away from it: {banned or 'none'}")
     lines.append("failed jobs: injected class (rows) against the failure agent's class (columns):")

@@ -59,6 +59,8 @@ MONITORING_TYPES = (
 #: The watchdog's checking period (heartbeats), in the central CS and the worker-node configuration: see _systems.
 JOB_WRAPPER_CHECKING = {"CheckingTime": 10, "MinCheckingTime": 10}
 SANDBOX_SE = "ProductionSandboxSE"
+#: Operations/Defaults/ResourceStatus/Config/Cache of the local instance (see central_cs).
+RSS_CACHE_SECONDS = 60
 #: Seconds after which every process of the instance reads the CS again (etc/dirac.cfg; DIRAC's default: 300).
 CS_REFRESH_TIME = 20
 SANDBOX_STORE = next(c for c in COMPONENTS if c.full_name == "WorkloadManagement/SandboxStore")
@@ -281,7 +283,10 @@ def central_cs(inst: Instance, ident: Identity) -> CFG:
                 "JobDescription": {
                     "AllowedJobTypes": ["User", "Test", "Hospital", *DATA_PROCESSING_TYPES],
                 },
-                "ResourceStatus": {"Config": {"State": "Active", "Cache": 300}},
+                # each process keeps the resources' statuses this many s (+ up to 20 %) before asking again
+                # (DIRAC: 300): a long-running agent (the RequestExecutingAgent's workers) sees a lifted SE ban a
+                # minute later, not 5-6 (each failover request run against the old status waits another hour)
+                "ResourceStatus": {"Config": {"State": "Active", "Cache": RSS_CACHE_SECONDS}},
                 # No Accounting service runs here: by default send no records at all (each data operation would
                 # otherwise warn "Error sending accounting record"). The types DIRAC's Monitoring system keeps in
                 # OpenSearch go there (DIRAC's reporters write to the node directly, or through the Monitoring

@@ -412,6 +412,12 @@ for request_id in ids.values():
 """
 
 
+REQUEST_ID = """
+from DIRAC.RequestManagementSystem.Client.ReqClient import ReqClient
+(result,) = ReqClient().getRequestIDsForJobs([JOB])["Value"]["Successful"].values()
+"""
+
+
 WHERE_HELD = """
 from DIRAC.TransformationSystem.Client.TransformationClient import TransformationClient
 from CTAODIRAC.LocalDIRAC.chaos import where_held
@@ -492,9 +498,10 @@ def test_an_upload_that_fails_goes_to_failover_and_the_inputs_wait_for_it(dirac,
 
     # the chaos campaign's report says where the inputs are held: the job, Done, and its request, Waiting
     held = dirac.py(f"TID = {result['tid']}\n" + WHERE_HELD)
+    request_id = dirac.py(f"JOB = {result['job_id']}\n" + REQUEST_ID)
     assert len(held) == len(result["lfns"]) == 2, held  # one line per input
     for line in held:
-        assert f"job {result['job_id']} Done / " in line and "request " in line, line
+        assert f"job {result['job_id']} Done / " in line and f"request {request_id} Waiting (" in line, line
         assert "ReplicateAndRegister Waiting" in line and "SetFileStatus Queued" in line, line
 
     # a WorkflowTaskAgent that dies after submitting the job but before recording it leaves the task Reserved: the

@@ -930,9 +930,11 @@ def where_held(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
     requests: dict[int, dict[str, Any]] = {}
     for job, request_id in request_of.items():
         peek = client.peekRequest(request_id)
+        stored = client.getRequestStatus(request_id)  # as stored: a peeked Request computes its own from its ops
         if peek["OK"] and peek["Value"]:
             r = peek["Value"]
-            requests[job] = {"RequestID": request_id, "Status": r.Status, "LastUpdate": str(r.LastUpdate),
+            status = stored["Value"] if stored["OK"] else r.Status
+            requests[job] = {"RequestID": request_id, "Status": status, "LastUpdate": str(r.LastUpdate),
                              "NotBefore": str(r.NotBefore),
                              "Operations": [{"Type": op.Type, "Status": op.Status, "Error": op.Error} for op in r]}
     return [describe_stuck(int(f["TransformationID"]), int(f["TaskID"]), f["LFN"],

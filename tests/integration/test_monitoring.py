@@ -15,6 +15,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -171,11 +172,14 @@ def _totals(data: dict[str, dict]) -> dict[str, float]:
     return {key: sum(v or 0 for v in buckets.values()) for key, buckets in data.items()}
 
 
-def _documents(dirac, tid: int, want: int, timeout: float = 30) -> dict[str, list[dict]]:
+def _documents(dirac, tid: int, ready: Callable[[dict[str, list[dict]]], bool], timeout: float = 30) -> dict[str, list[dict]]:
+    """The transformation's documents once ``ready`` says they are all there (or at the timeout, for the test's
+    asserts to say what is missing): OpenSearch makes new documents searchable at each index's next refresh (about
+    a second, each index on its own), so the decisions may be searchable before the progress sent with them."""
     deadline = time.monotonic() + timeout
-    while True:  # OpenSearch makes new documents searchable within a second
+    while True:
         docs = dirac.py(f"TID = {tid}\n" + DOCUMENTS)
-        if len(docs["failuredecisions-index*"]) >= want or time.monotonic() > deadline:
+        if ready(docs) or time.monotonic() > deadline:
             return docs
         time.sleep(1)
 
@@ -221,7 +225,9 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
     try:
         line, offset = _next_send(log, 0)
         assert " 0 waiting" in line, line
-        docs = _documents(dirac, tid, 2)
+        docs = _documents(
+            dirac, tid, lambda d: len(d["failuredecisions-index*"]) >= 2 and len(d["productionprogress-index*"]) >= 3
+        )
         decisions = sorted((d["Action"], d["Class"], d["Site"], d["Files"]) for d in docs["failuredecisions-index*"])
         assert decisions == [
             ("give-up", "application", "CTAO.Local.ch", 1), ("retry", "infrastructure", "CTAO.Local.ch", 1),
@@ -260,7 +266,11 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
     output = _agent(dirac)
     assert " 0 waiting" in output, output[-3000:]
     assert not pending.exists()
-    docs = _documents(dirac, tid, 3)
+    def sent_after_restart(d: dict[str, list[dict]]) -> bool:
+        stamps = {p["timestamp"] for p in d["productionprogress-index*"] if p["timestamp"] / 1000 >= down_at}
+        return len(d["failuredecisions-index*"]) >= 3 and len(stamps) >= 2
+
+    docs = _documents(dirac, tid, sent_after_restart)
     late = [d for d in docs["failuredecisions-index*"] if d["Class"] == "output-upload"]
     assert [(d["Action"], d["Site"], d["Mode"]) for d in late] == [("retry", "CTAO.Local.ch", "acting")], docs
     assert down_at - 1 <= late[0]["timestamp"] / 1000 <= down_at + 60

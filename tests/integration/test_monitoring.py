@@ -172,7 +172,10 @@ def _totals(data: dict[str, dict]) -> dict[str, float]:
     return {key: sum(v or 0 for v in buckets.values()) for key, buckets in data.items()}
 
 
-def _documents(dirac, tid: int, ready: Callable[[dict[str, list[dict]]], bool], timeout: float = 30) -> dict[str, list[dict]]:
+Documents = dict[str, list[dict]]
+
+
+def _documents(dirac, tid: int, ready: Callable[[Documents], bool], timeout: float = 30) -> Documents:
     """The transformation's documents once ``ready`` says they are all there (or at the timeout, for the test's
     asserts to say what is missing): OpenSearch makes new documents searchable at each index's next refresh (about
     a second, each index on its own), so the decisions may be searchable before the progress sent with them."""
@@ -266,7 +269,7 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
     output = _agent(dirac)
     assert " 0 waiting" in output, output[-3000:]
     assert not pending.exists()
-    def sent_after_restart(d: dict[str, list[dict]]) -> bool:
+    def sent_after_restart(d: Documents) -> bool:
         stamps = {p["timestamp"] for p in d["productionprogress-index*"] if p["timestamp"] / 1000 >= down_at}
         return len(d["failuredecisions-index*"]) >= 3 and len(stamps) >= 2
 

@@ -566,9 +566,9 @@ class InjectedFault:
     restored_at: float | None = None
     #: a sick fault whose job was masked by a lost input waits for another job until then (else its plan's grace)
     deadline: float | None = None
-    #: until when requests delayed by a lifted SE ban are released (None: not lifted yet; then to the run's end)
-    release_until: float | None = None
-    released_at: float = 0.0
+    #: when requests delayed by a lifted SE ban were last released (None: the ban is not lifted yet; once it is,
+    #: they are released every RELEASE_EVERY_SECONDS until the run ends)
+    released_at: float | None = None
 
 
 class Injector:
@@ -612,9 +612,8 @@ class Injector:
             if fault.state == "applied" and fault.until is not None and not fault.undone and elapsed >= fault.until:
                 self._undo(fault)
                 if fault.planned.kind == "output-se-banned":
-                    fault.release_until, fault.released_at = float("inf"), elapsed
-            if (fault.release_until is not None and elapsed < fault.release_until
-                    and elapsed - fault.released_at >= RELEASE_EVERY_SECONDS):
+                    fault.released_at = elapsed
+            if fault.released_at is not None and elapsed - fault.released_at >= RELEASE_EVERY_SECONDS:
                 fault.released_at = elapsed
                 try:
                     self._release_requests()
@@ -937,11 +936,12 @@ def where_held(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
             requests[job] = {"RequestID": request_id, "Status": status, "LastUpdate": str(r.LastUpdate),
                              "NotBefore": str(r.NotBefore),
                              "Operations": [{"Type": op.Type, "Status": op.Status, "Error": op.Error} for op in r]}
-    return [describe_stuck(int(f["TransformationID"]), int(f["TaskID"]), f["LFN"],
-                           job_of.get((int(f["TransformationID"]), int(f["TaskID"]))),
-                           summary.get(job_of.get((int(f["TransformationID"]), int(f["TaskID"])), 0)),
-                           requests.get(job_of.get((int(f["TransformationID"]), int(f["TaskID"])), 0)))
-            for f in held]  # fmt: skip
+    lines = []
+    for f in held:
+        tid, task = int(f["TransformationID"]), int(f["TaskID"])
+        job = job_of.get((tid, task))
+        lines.append(describe_stuck(tid, task, f["LFN"], job, summary.get(job or 0), requests.get(job or 0)))
+    return lines
 
 
 def _epoch(value: Any) -> float:

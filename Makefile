@@ -30,10 +30,8 @@ TEST_WORKERS ?= 2
 
 test: test-unit test-integration   ## every test (brings the local DIRAC up if needed)
 
-test-unit:           ## unit tests; the toy ctapipe source's in the ctapipe environment (Python 3.12) when made
-	$(PY) -m pytest tests/unit -q -n $(TEST_WORKERS)
-	@if [ -x $(CTAPIPE_PY) ]; then $(CTAPIPE_PY) -m pytest tests/unit/toyevents -q -p no:cacheprovider; \
-	else echo "test-unit: no $(CTAPIPE_PY) (no python3.12 at install): the toy ctapipe source was not tested"; fi
+test-unit:           ## unit tests; beside them the toy ctapipe source's, in the ctapipe environment (Python 3.12) when made
+	bash tools/unit-tests.sh $(PY) $(CTAPIPE_PY) $(TEST_WORKERS)
 
 test-integration:   ## integration tests, on TEST_WORKERS local DIRACs side by side (tests/integration/conftest.py)
 	$(PY) -m pytest tests/integration -q --durations=20 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder

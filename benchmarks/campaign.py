@@ -9,8 +9,9 @@ from toy DL0 to DL2, driven by DIRAC's agents, ours and local JobAgent pilots), 
 - per job (sums and medians): DIRAC's task hold and WorkflowTaskAgent polling (``to_job``), the queue
   (``queued``: optimizers and waiting for a pilot), DIRAC's job wrapper (``wrapper``), the ctapipe payload
   (``payload``) and the job-side command's uploads, registrations and file statuses (``upload``);
-- ratios: payload share of the job run, the job-side command's overhead per job relative to the payload, and
-  how much of the pilots' capacity the payloads used.
+- ratios: payload share of the job run, the job-side command's overhead per job relative to the payload, how
+  much of the pilots' capacity the jobs used (pilots busy: DIRAC's delays between steps and the campaign's shape
+  leave the rest idle), and how much the payloads used (the product of the first and the pilots busy).
 
 Needs ``.venv-ctapipe`` (``make install`` with a Python 3.12). Takes ~10-15 minutes on a 2-core machine. The
 instance is removed afterwards unless --keep. Compare ratios of one run rather than seconds across runs.
@@ -84,8 +85,10 @@ def main() -> int:
     print(f"  job-side command (upload) / payload:               {total('upload') / total('payload'):.2f}")
     print(f"  DIRAC's job wrapper / payload:                     {total('wrapper') / total('payload'):.2f}")
     print(f"  DIRAC's task hold and queue / job run:             {(total('to_job') + total('queued')) / job_run:.2f}")
-    print(f"  payload time / (pilots x run time):                "
-          f"{total('payload') / (args.pilots * (summary['seconds'] - summary['submission_seconds'])):.2f}")
+    capacity = args.pilots * (summary["seconds"] - summary["submission_seconds"])
+    print(f"  job runs / (pilots x run time) (pilots busy):      {job_run / capacity:.2f}")
+    print(f"  payload time / (pilots x run time):                {total('payload') / capacity:.2f}")
+    print("  (the last = the first x the one above: DIRAC's wrapper is paid per job, pilots idle between steps)")
     return 0 if summary["complete"] else 1
 
 

@@ -269,6 +269,7 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
     output = _agent(dirac)
     assert " 0 waiting" in output, output[-3000:]
     assert not pending.exists()
+
     def sent_after_restart(d: Documents) -> bool:
         stamps = {p["timestamp"] for p in d["productionprogress-index*"] if p["timestamp"] / 1000 >= down_at}
         return len(d["failuredecisions-index*"]) >= 3 and len(stamps) >= 2

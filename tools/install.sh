@@ -66,10 +66,16 @@ export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 "$VENV/bin/python" -m compileall -q -j 0 src devtools/src > /dev/null
 echo "install: ready: $VENV (DIRAC $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("DIRAC"))'))"
 
+# The three parts below (the ctapipe and CTADIRAC environments, OpenSearch) need nothing of each other, only the
+# environment above (its uv): they are made side by side, each printing its own lines; the install fails, once
+# all three have ended, if any of them failed.
+PY312=$(find_python 3.12 || true)
+parts=()
+
 # The payload environment of the ctapipe steps: ctapipe 0.32 needs Python >= 3.12 (DIRAC's services need 3.11),
 # so it is a second environment, with this package's toy DL0 source (the ctapipe_io plugin) in it.
 CTAPIPE_VENV=${CTAODIRAC_CTAPIPE_VENV:-$ROOT/.venv-ctapipe}
-PY312=$(find_python 3.12 || true)
+(
 if [ -z "$PY312" ]; then
     echo "install: no python3.12 here: the ctapipe payload environment is not made (its tests will say so)"
 else
@@ -82,10 +88,13 @@ else
     "$CTAPIPE_VENV/bin/python" -m compileall -q -j 0 src devtools/src > /dev/null
     echo "install: ready: $CTAPIPE_VENV (ctapipe $("$CTAPIPE_VENV/bin/python" -c 'import ctapipe; print(ctapipe.__version__)'))"
 fi
+) &
+parts+=($!)
 
 # The predecessor CTADIRAC 3.3.1 (Python >= 3.12, DIRAC 9.1.20), run by the differential test of the legacy
 # reader (tests/unit/legacy_oracle) in an environment of its own, pinned by requirements/ctadirac-lock.txt.
 CTADIRAC_VENV=${CTAODIRAC_CTADIRAC_VENV:-$ROOT/.venv-ctadirac}
+(
 if [ -z "$PY312" ]; then
     echo "install: no python3.12 here: the CTADIRAC 3.3.1 environment is not made (the oracle test says so)"
 else
@@ -94,12 +103,15 @@ else
         --override requirements/overrides.txt -r requirements/ctadirac-lock.txt
     echo "install: ready: $CTADIRAC_VENV (CTADIRAC $("$CTADIRAC_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("CTADIRAC"))'))"
 fi
+) &
+parts+=($!)
 
 # The local DIRAC's OpenSearch node (DIRAC 9.1 keeps job parameters and monitoring records there): OpenSearch
 # 2.19.6 assembled from Maven Central jars (no Debian package, no release archive to fetch here) into
 # .opensearch/ (git-ignored), as upstream's distribution lays it out: lib/ (the server), modules/<name>/ (each
 # module's jars, minus those already in lib/, with the plugin-descriptor.properties and plugin-security.policy
 # the Maven jars do not carry), empty bin/ and plugins/. Made once, in a temporary directory then moved into place.
+(
 OPENSEARCH_VERSION=2.19.6
 OPENSEARCH_HOME=${CTAODIRAC_OPENSEARCH_HOME:-$ROOT/.opensearch}
 OPENSEARCH_MODULES=(transport-netty4-client lang-painless analysis-common aggs-matrix-stats-client mapper-extras-client
@@ -188,4 +200,15 @@ POLICY
     echo "install: ready: $OPENSEARCH_HOME (OpenSearch $OPENSEARCH_VERSION, $(du -sh "$OPENSEARCH_HOME" | cut -f1), $(( $(date +%s) - t0 )) s)"
 else
     echo "install: ready: $OPENSEARCH_HOME (OpenSearch $OPENSEARCH_VERSION)"
+fi
+) &
+parts+=($!)
+
+failed=0
+for part in "${parts[@]}"; do
+    wait "$part" || failed=1
+done
+if [ "$failed" -ne 0 ]; then
+    echo "install: an environment above was not made (its messages say why)" >&2
+    exit 1
 fi

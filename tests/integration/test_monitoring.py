@@ -270,17 +270,17 @@ def test_decisions_and_progress_reach_opensearch_and_wait_while_it_is_down(dirac
     assert " 0 waiting" in output, output[-3000:]
     assert not pending.exists()
 
-    def sent_after_restart(d: Documents) -> bool:
-        stamps = {p["timestamp"] for p in d["productionprogress-index*"] if p["timestamp"] / 1000 >= down_at}
-        return len(d["failuredecisions-index*"]) >= 3 and len(stamps) >= 2
+    def progress_since_down(d: Documents) -> set[int]:
+        return {p["timestamp"] for p in d["productionprogress-index*"] if p["timestamp"] / 1000 >= down_at}
 
-    docs = _documents(dirac, tid, sent_after_restart)
+    docs = _documents(
+        dirac, tid, lambda d: len(d["failuredecisions-index*"]) >= 3 and len(progress_since_down(d)) >= 2
+    )
     late = [d for d in docs["failuredecisions-index*"] if d["Class"] == "output-upload"]
     assert [(d["Action"], d["Site"], d["Mode"]) for d in late] == [("retry", "CTAO.Local.ch", "acting")], docs
     assert down_at - 1 <= late[0]["timestamp"] / 1000 <= down_at + 60
     assert len(docs["failuredecisions-index*"]) == 3  # each decision stored once
-    made_while_down = {d["timestamp"] for d in docs["productionprogress-index*"] if d["timestamp"] / 1000 >= down_at}
-    assert len(made_while_down) >= 2, docs  # the cycles while it was down, and the one after
+    assert len(progress_since_down(docs)) >= 2, docs  # the cycles while it was down, and the one after
     reports = dirac.py(f"TID = {tid}\nPLOT = False\n" + REPORTS)
     assert _totals(reports["FailureDecisions/NumberOfDecisions/Class"]) == {
         "infrastructure": 1, "application": 1, "output-upload": 1,

@@ -929,9 +929,9 @@ def where_held(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
     requests: dict[int, dict[str, Any]] = {}
     for job, request_id in request_of.items():
         peek = client.peekRequest(request_id)
-        stored = client.getRequestStatus(request_id)  # as stored: a peeked Request computes its own from its ops
         if peek["OK"] and peek["Value"]:
             r = peek["Value"]
+            stored = client.getRequestStatus(request_id)  # as stored: a peeked Request computes its own from its ops
             status = stored["Value"] if stored["OK"] else r.Status
             requests[job] = {"RequestID": request_id, "Status": status, "LastUpdate": str(r.LastUpdate),
                              "NotBefore": str(r.NotBefore),
@@ -940,7 +940,7 @@ def where_held(tc: Any, files: Iterable[dict[str, Any]]) -> list[str]:
     for f in held:
         tid, task = int(f["TransformationID"]), int(f["TaskID"])
         job = job_of.get((tid, task))
-        lines.append(describe_stuck(tid, task, f["LFN"], job, summary.get(job or 0), requests.get(job or 0)))
+        lines.append(describe_stuck(tid, task, f["LFN"], job, summary.get(job), requests.get(job)))
     return lines
 
 
